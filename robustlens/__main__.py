@@ -1,0 +1,5 @@
+"""``python -m robustlens`` runs the command line."""
+
+from robustlens.cli.app import entry
+
+entry()

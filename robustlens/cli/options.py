@@ -1,0 +1,36 @@
+"""Parsing helpers shared by commands."""
+
+from __future__ import annotations
+
+from robustlens.errors import UserInputError
+
+
+def parse_severities(text: str) -> list[float]:
+    """'1-5' -> [1..5]; '1,3,5' -> [1,3,5]; '0.5,2.5' -> fractional; ranges step by 1."""
+    values: list[float] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "-" in part[1:]:
+                lo_s, hi_s = part.split("-", 1) if not part.startswith("-") else (part, "")
+                lo, hi = float(lo_s), float(hi_s)
+                if hi < lo:
+                    raise ValueError(part)
+                v = lo
+                while v <= hi + 1e-9:
+                    values.append(round(v, 6))
+                    v += 1.0
+            else:
+                values.append(float(part))
+    except ValueError:
+        values = []
+    if not values or any(not 0 <= v <= 5 for v in values):
+        raise UserInputError(
+            f"Invalid --severities {text!r}.",
+            why="severities are numbers in 0..5 (0 = clean, 5 = the strongest rung of the ladder).",
+            fix="Use a range like '1-5', a list like '1,3,5', or fractions like '2.5'.",
+            field="severities",
+        )
+    return sorted(set(values))

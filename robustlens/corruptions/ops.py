@@ -1,0 +1,115 @@
+"""Small image operations shared by primitive families (all on uint8/float32 HxWx3 arrays)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Hashable
+from functools import lru_cache
+from typing import Any
+
+import cv2
+import numpy as np
+
+from robustlens.corruptions.base import Context
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+    """uint8 -> float32 in [0, 1]."""
+    return image.astype(np.float32) * (1.0 / 255.0)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """float32 in [0, 1] -> uint8 with rounding and clipping."""
+    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def blend(a: np.ndarray, b: np.ndarray, alpha: float | np.ndarray) -> np.ndarray:
+    """(1 - alpha) * a + alpha * b, for float images; alpha may be a per-pixel map."""
+    if isinstance(alpha, np.ndarray) and alpha.ndim == 2 and a.ndim == 3:
+        alpha = alpha[:, :, None]
+    return a + (b - a) * alpha
+
+
+def gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur with sigma in pixels (no-op for sigma <= 0)."""
+    if sigma <= 0:
+        return image
+    k = int(2 * round(3 * sigma) + 1)
+    return cv2.GaussianBlur(image, (k, k), sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def smooth_field(shape: tuple[int, int], feature_px: float, rng: np.random.Generator, octaves: int = 1) -> np.ndarray:
+    """A smooth random field in [0, 1] with features ~``feature_px`` pixels wide.
+
+    Multi-octave value noise from upsampled random grids: a fast stand-in for the plasma fractal
+    ImageNet-C uses for fog (cost independent of feature size).
+    """
+    h, w = shape
+    out = np.zeros((h, w), np.float32)
+    amp, total = 1.0, 0.0
+    size = max(1.0, feature_px)
+    for _ in range(octaves):
+        gh, gw = max(2, int(np.ceil(h / size)) + 1), max(2, int(np.ceil(w / size)) + 1)
+        grid = rng.random((gh, gw), dtype=np.float32)
+        out += amp * cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
+        total += amp
+        amp *= 0.5
+        size /= 2.0
+    out /= total
+    lo, hi = float(out.min()), float(out.max())
+    return (out - lo) / (hi - lo + 1e-6)
+
+
+def disk_kernel(radius: float) -> np.ndarray:
+    """Normalised disk (defocus) kernel of a given radius in pixels."""
+    r = max(radius, 0.5)
+    size = int(np.ceil(r)) * 2 + 1
+    y, x = np.mgrid[:size, :size] - size // 2
+    k = ((x * x + y * y) <= r * r).astype(np.float32)
+    k = cv2.GaussianBlur(k, (3, 3), 0.5)
+    return k / k.sum()
+
+
+def line_kernel(length: float, angle_deg: float) -> np.ndarray:
+    """Normalised linear motion kernel of ``length`` pixels at ``angle_deg``."""
+    length = max(1.0, length)
+    size = int(np.ceil(length)) | 1
+    k = np.zeros((size, size), np.float32)
+    c = size // 2
+    dx, dy = np.cos(np.deg2rad(angle_deg)), np.sin(np.deg2rad(angle_deg))
+    half = (length - 1) / 2
+    for t in np.linspace(-half, half, max(2, int(length) * 2)):
+        k[int(round(c + t * dy)), int(round(c + t * dx))] = 1.0
+    return k / k.sum()
+
+
+def filter2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT)
+
+
+def remap(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, border: int = cv2.BORDER_REFLECT) -> np.ndarray:
+    return cv2.remap(image, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=border)
+
+
+def resize(image: np.ndarray, width: int, height: int, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    return cv2.resize(image, (max(1, width), max(1, height)), interpolation=interpolation)
+
+
+@lru_cache(maxsize=256)
+def _compose(factory: Callable[..., Any], key: Hashable) -> Any:
+    import albumentations as A
+
+    return A.Compose([factory(*key)], seed=0)
+
+
+def albu(factory: Callable[..., Any], args: tuple[Any, ...], image: np.ndarray, ctx: Context) -> np.ndarray:
+    """Run an albumentations transform built by ``factory(*args)`` (always p=1), seeded from ctx.
+
+    Composes are cached per argument tuple; each call re-seeds through ``Compose.set_random_seed``
+    so the output depends only on the context's seed.
+    """
+    compose = _compose(factory, args)
+    compose.set_random_seed(ctx.seed())
+    return compose(image=image)["image"]

@@ -1,0 +1,1 @@
+"""Image sources: class folders, flat folders, manifests and the bundled demo sets."""

@@ -1,0 +1,70 @@
+"""Read user-supplied YAML/JSON files into schema models, with errors that name the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from robustlens.errors import UserInputError
+from robustlens.schemas import CorruptionPlan, CorruptionSpec
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_data(path: str | Path) -> object:
+    """Parse a YAML or JSON file (by suffix; YAML is tried for anything else)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(
+            f"File not found: {path}",
+            why="the path does not name a readable file.",
+            fix="Check the path (relative paths are taken from the current directory).",
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise UserInputError(
+            f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}.",
+            why=str(exc).splitlines()[0],
+            fix="Fix the syntax at the position shown (indentation and colons in YAML).",
+        ) from None
+
+
+def validate_as(cls: type[M], data: object, source: str) -> M:
+    """Validate parsed data as ``cls``; a failure names each bad field and why."""
+    try:
+        return cls.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise validation_error(exc, f"{source} ({cls.__name__})") from None
+
+
+def validation_error(exc: ValidationError, source: str) -> UserInputError:
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        problems.append(f"  - {loc}: {err['msg']}")
+    first = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else None
+    return UserInputError(
+        f"Invalid {source}:\n" + "\n".join(problems),
+        why="the file does not match the expected schema.",
+        fix="Correct the fields listed above; see examples/ for complete, commented files.",
+        field=first,
+    )
+
+
+def load_model(cls: type[M], path: str | Path) -> M:
+    return validate_as(cls, read_data(path), str(path))
+
+
+def load_specs(path: str | Path) -> tuple[list[CorruptionSpec], CorruptionPlan | None]:
+    """A plan file (with ``specs``) or a single-spec file; returns the specs and the plan if any."""
+    data = read_data(path)
+    if isinstance(data, dict) and "specs" in data:
+        plan = validate_as(CorruptionPlan, data, str(path))
+        return plan.specs, plan
+    return [validate_as(CorruptionSpec, data, str(path))], None

@@ -1,0 +1,142 @@
+"""The corruption commands, driven through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from robustlens.cli import main
+from robustlens.corruptions import FAMILIES
+from robustlens.data.images import load_image
+
+PLAN = """
+seed: 3
+severities: [1, 5]
+specs:
+  - name: noisy
+    rationale: sensor noise
+    recipe: [{name: gaussian_noise}]
+  - name: salt
+    recipe: [{name: impulse_noise, params: {}}]
+"""
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "robustlens", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+@pytest.fixture
+def image_tree(tmp_path: Path, astronaut: np.ndarray) -> Path:
+    root = tmp_path / "in"
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.roll(astronaut, i * 17, axis=1)[:96, :128]).save(root / cls / f"{i}.jpg")
+    (root / "b" / "broken.jpg").write_bytes(b"not really a jpeg")
+    (root / "notes.txt").write_text("ignored")
+    return root
+
+
+def test_list_json_covers_all_families(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["corruptions", "list", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert len(items) >= 40
+    assert {i["family"] for i in items} == set(FAMILIES)
+    assert all(i["summary"] and i["params"] for i in items)
+
+
+def test_list_by_family(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["corruptions", "list", "--family", "noise", "--json"]) == 0
+    assert {i["family"] for i in json.loads(capsys.readouterr().out)} == {"noise"}
+
+
+def test_show_prints_ladder(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["corruptions", "show", "gaussian_noise", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["params"]["sigma"]["severity_ladder"] == [0.0, 0.08, 0.12, 0.18, 0.26, 0.38]
+
+
+def test_wrong_name_exits_2_with_suggestion_and_no_traceback() -> None:
+    result = run_cli("corruptions", "show", "gausian_noise")
+    assert result.returncode == 2
+    assert "gaussian_noise" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_wrong_family_exits_2() -> None:
+    result = run_cli("corruptions", "list", "--family", "weathr")
+    assert result.returncode == 2 and "weather" in result.stderr
+
+
+def test_preview_writes_grid(tmp_path: Path, image_tree: Path) -> None:
+    out = tmp_path / "g.png"
+    assert main(["corruptions", "preview", "fog", "--image", str(image_tree / "a" / "0.jpg"),
+                 "--out", str(out), "--cell", "64"]) == 0
+    grid = load_image(out)
+    assert grid.shape[1] > 6 * 64 and grid.shape[0] >= 64
+    tiles = [grid[30:90, 4 + 8 + i * 72 : 4 + 8 + i * 72 + 60] for i in range(6)]
+    assert not np.array_equal(tiles[0], tiles[5])
+
+
+def test_preview_of_a_plan_has_a_row_per_spec(tmp_path: Path, image_tree: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    out = tmp_path / "g.png"
+    assert main(["corruptions", "preview", str(plan), "--image", str(image_tree / "a" / "0.jpg"),
+                 "--out", str(out), "--cell", "64"]) == 0
+    one = tmp_path / "one.png"
+    main(["corruptions", "preview", "fog", "--image", str(image_tree / "a" / "0.jpg"), "--out", str(one),
+          "--cell", "64"])
+    assert load_image(out).shape[0] > load_image(one).shape[0] * 1.5
+
+
+def test_corrupt_mirrors_tree_records_skips_and_resumes(tmp_path: Path, image_tree: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    out = tmp_path / "out"
+    args = ["corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(out), "--severities", "1-5"]
+    assert main(args) == 0
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert len(files) == 2 * 5 * 4
+    assert "noisy/s5/a/0.png" in files and "salt/s1/b/1.png" in files
+    skipped = json.loads((out / "skipped.json").read_text())
+    assert [s["path"] for s in skipped] == ["b/broken.jpg"]
+    first = (out / "noisy" / "s3" / "a" / "1.png").read_bytes()
+    (out / "noisy" / "s3" / "a" / "1.png").unlink()
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "1 written" in result.stdout
+    assert (out / "noisy" / "s3" / "a" / "1.png").read_bytes() == first
+
+
+def test_corrupt_with_workers_matches_serial(tmp_path: Path, image_tree: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    main(["corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(tmp_path / "s")])
+    main(["corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(tmp_path / "p"), "-j", "2"])
+    for f in (tmp_path / "s").rglob("*.png"):
+        assert f.read_bytes() == (tmp_path / "p" / f.relative_to(tmp_path / "s")).read_bytes()
+
+
+def test_invalid_plan_names_the_field(tmp_path: Path, image_tree: Path) -> None:
+    plan = tmp_path / "bad.yaml"
+    plan.write_text("specs:\n  - name: x\n    recipe: [{name: gaussian_noise, ladder: {sigma: [1,2,3,4,9]}}]\n")
+    result = run_cli("corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "sigma" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_severities_exit_2(tmp_path: Path, image_tree: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    assert main(["corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(tmp_path / "o"),
+                 "--severities", "2-9"]) == 2
