@@ -63,7 +63,9 @@ def main() -> None:
             continue
         rate = measure(name, pics, args.severity, args.seconds)
         info = REGISTRY[name]
-        rows.append({"name": name, "family": info.family, "backend": info.backend, "img_per_s": round(rate, 1)})
+        rows.append(
+            {"name": name, "family": info.family, "backend": info.backend, "img_per_s": round(rate, 1)}
+        )
     print(f"corruption speed: 1 core, {args.size}x{args.size} RGB, severity {args.severity:g}")
     print(f"{'family':<14}{'primitive':<22}{'backend':<16}{'img/s':>9}")
     for r in rows:
@@ -71,7 +73,10 @@ def main() -> None:
         print(f"{r['family']:<14}{r['name']:<22}{r['backend']:<16}{r['img_per_s']:>9.0f}{flag}")
     slow = [r["name"] for r in rows if r["img_per_s"] < TARGET]
     rates = [r["img_per_s"] for r in rows]
-    print(f"{len(rows)} primitives; median {np.median(rates):.0f} img/s; below target: {', '.join(slow) or 'none'}")
+    print(
+        f"{len(rows)} primitives; median {np.median(rates):.0f} img/s; "
+        f"below target: {', '.join(slow) or 'none'}"
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)

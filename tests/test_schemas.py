@@ -73,12 +73,21 @@ def _audit() -> AuditResult:
                 ok=True,
                 ssim_by_severity={"1": 0.9, "5": 0.4},
                 checks=[Check(name="monotone", passed=True)],
-                critic=CriticVerdict(realistic=True, score=0.9, reasons=["rain at night"], critic="offline-rules"),
+                critic=CriticVerdict(
+                    realistic=True, score=0.9, reasons=["rain at night"], critic="offline-rules"
+                ),
             )
         ],
         models=["m1", "m2"],
-        cells=[CellResult(model_id="m1", corruption="rainy_night", severity=2.5, n_images=10,
-                          metrics={"accuracy": metric})],
+        cells=[
+            CellResult(
+                model_id="m1",
+                corruption="rainy_night",
+                severity=2.5,
+                n_images=10,
+                metrics={"accuracy": metric},
+            )
+        ],
         skipped=[SkippedFile(path="a.jpg", reason="truncated")],
         versions={"robustlens": "0.1.0"},
     )
@@ -90,9 +99,20 @@ PERSISTED = {
     "validated": lambda: ValidatedPlan(plan=_plan(), reports=_audit().validation),
     "audit": _audit,
     "analysis": lambda: FailureAnalysis(
-        worst_cells=[WorstCell(model_id="m", corruption="c", severity=5, metric="accuracy", value=0.2, drop=0.6)],
-        class_shifts=[ClassShift(model_id="m", corruption="c", severity=5, true_class="a", predicted_class="b",
-                                 clean_rate=0.01, corrupted_rate=0.4)],
+        worst_cells=[
+            WorstCell(model_id="m", corruption="c", severity=5, metric="accuracy", value=0.2, drop=0.6)
+        ],
+        class_shifts=[
+            ClassShift(
+                model_id="m",
+                corruption="c",
+                severity=5,
+                true_class="a",
+                predicted_class="b",
+                clean_rate=0.01,
+                corrupted_rate=0.4,
+            )
+        ],
         collapse_points=[CollapsePoint(model_id="m", corruption="c", severity=3.0, metric="accuracy")],
         examples=[ExamplePick(model_id="m", corruption="c", severity=5, image_id="x/1.png", label="a")],
         recommendations=["augment with blur"],

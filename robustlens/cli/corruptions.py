@@ -28,7 +28,9 @@ def primitive_summary(info: PrimitiveInfo) -> dict[str, Any]:
             "default": field.default,
             "range": describe_range(info, name),
             "description": field.description or "",
-            "severity_ladder": [round(v, 6) for v in info.ladder_values(name)] if name in info.ladder else None,
+            "severity_ladder": [round(v, 6) for v in info.ladder_values(name)]
+            if name in info.ladder
+            else None,
         }
     return {
         "name": info.name,
@@ -44,7 +46,9 @@ def primitive_summary(info: PrimitiveInfo) -> dict[str, Any]:
 
 @corruptions_app.command("list")
 def list_cmd(
-    family: str | None = typer.Option(None, "--family", "-f", help=f"Only this family: {', '.join(FAMILIES)}."),
+    family: str | None = typer.Option(
+        None, "--family", "-f", help=f"Only this family: {', '.join(FAMILIES)}."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List the registered corruption primitives."""
@@ -55,7 +59,9 @@ def list_cmd(
             fix=did_you_mean(family, FAMILIES),
             field="family",
         )
-    infos = [i for i in sorted(REGISTRY.values(), key=lambda i: (i.family, i.name)) if family in (None, i.family)]
+    infos = [
+        i for i in sorted(REGISTRY.values(), key=lambda i: (i.family, i.name)) if family in (None, i.family)
+    ]
     if as_json:
         print(json.dumps([primitive_summary(i) for i in infos], indent=2, default=str))
         return
@@ -114,8 +120,9 @@ def preview_cmd(
     try:
         picture = load_image(image)
     except BadImage as exc:
-        raise UserInputError(f"Cannot read --image {image}: {exc}", fix="Pass a readable image file.",
-                             field="image") from None
+        raise UserInputError(
+            f"Cannot read --image {image}: {exc}", fix="Pass a readable image file.", field="image"
+        ) from None
     grid = severity_grid(picture, compiled, parse_severities(severities), seed=seed, cell=cell)
     save_image(grid, out.with_suffix(".png") if out.suffix.lower() != ".png" else out)
     console.print(f"Wrote {out} ({grid.shape[1]}x{grid.shape[0]} px, {len(compiled)} row(s)).")
@@ -126,7 +133,9 @@ def corrupt_cmd(
     plan_path: Path = typer.Option(..., "--plan", "-p", help="Plan YAML/JSON (a list of corruption specs)."),
     input_dir: Path = typer.Option(..., "--input", "-i", help="Folder of images (subfolders mirrored)."),
     output_dir: Path = typer.Option(..., "--output", "-o", help="Where to write OUTPUT/<spec>/s<sev>/..."),
-    severities: str | None = typer.Option(None, "--severities", "-s", help="e.g. '1-5' (default: the plan's)."),
+    severities: str | None = typer.Option(
+        None, "--severities", "-s", help="e.g. '1-5' (default: the plan's)."
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Override the plan's seed."),
     workers: int = typer.Option(1, "--workers", "-j", min=1, max=64, help="Worker processes."),
     keep_format: bool = typer.Option(False, "--keep-format", help="Keep each file's format (default: PNG)."),
@@ -148,8 +157,16 @@ def corrupt_cmd(
     columns = (TextColumn("corrupting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task("corrupt", total=total)
-        report = write_copies(plan, input_dir, output_dir, sevs, workers=workers, keep_format=keep_format,
-                              overwrite=overwrite, progress=lambda n: bar.advance(task, n))
+        report = write_copies(
+            plan,
+            input_dir,
+            output_dir,
+            sevs,
+            workers=workers,
+            keep_format=keep_format,
+            overwrite=overwrite,
+            progress=lambda n: bar.advance(task, n),
+        )
     console.print(
         f"{report.images} images x {len(plan.specs)} corruptions x {len(sevs)} severities: "
         f"{report.written} written, {report.existing} already there, {len(report.skipped)} skipped."

@@ -113,7 +113,7 @@ class PrimitiveInfo:
         for param in self.ladder:
             values[param] = interpolate(self.ladder_values(param, ladders.get(param)), severity)
             if _is_int_field(self.cls, param):
-                values[param] = int(round(values[param]))
+                values[param] = int(math.floor(values[param] + 0.5))  # half up, not to even
         return self.cls.model_validate(values)
 
 
@@ -218,9 +218,7 @@ def run_primitive(prim: Primitive, image: np.ndarray, seed: int) -> np.ndarray:
     ctx = Context(rng=np.random.default_rng(seed), scale=image_scale(image))
     out = prim.apply(np.ascontiguousarray(rgb), ctx)
     if out.shape != rgb.shape or out.dtype != np.uint8:
-        raise RuntimeError(
-            f"{prim.info.name} returned {out.shape} {out.dtype}, expected {rgb.shape} uint8"
-        )
+        raise RuntimeError(f"{prim.info.name} returned {out.shape} {out.dtype}, expected {rgb.shape} uint8")
     if alpha is not None and prim.info.geometric:
         ctx_a = Context(rng=np.random.default_rng(seed), scale=ctx.scale)
         alpha = prim.apply(np.repeat(alpha[:, :, None], 3, axis=2), ctx_a)[:, :, 0]

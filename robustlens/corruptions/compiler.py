@@ -148,7 +148,9 @@ def _unknown_param(info: PrimitiveInfo, param: str, where: str) -> UserInputErro
     return UserInputError(
         f"Unknown parameter {param!r} for primitive {info.name} ({where}).",
         why=f"{info.name} takes: {allowed}.",
-        fix=(did_you_mean(param, info.cls.model_fields) + f" See `robustlens corruptions show {info.name}`.").strip(),
+        fix=(
+            did_you_mean(param, info.cls.model_fields) + f" See `robustlens corruptions show {info.name}`."
+        ).strip(),
         field=where,
     )
 

@@ -40,7 +40,9 @@ def gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (k, k), sigma, borderType=cv2.BORDER_REFLECT)
 
 
-def smooth_field(shape: tuple[int, int], feature_px: float, rng: np.random.Generator, octaves: int = 1) -> np.ndarray:
+def smooth_field(
+    shape: tuple[int, int], feature_px: float, rng: np.random.Generator, octaves: int = 1
+) -> np.ndarray:
     """A smooth random field in [0, 1] with features ~``feature_px`` pixels wide.
 
     Multi-octave value noise from upsampled random grids: a fast stand-in for the plasma fractal
@@ -89,8 +91,12 @@ def filter2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT)
 
 
-def remap(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, border: int = cv2.BORDER_REFLECT) -> np.ndarray:
-    return cv2.remap(image, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=border)
+def remap(
+    image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, border: int = cv2.BORDER_REFLECT
+) -> np.ndarray:
+    return cv2.remap(
+        image, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=border
+    )
 
 
 def resize(image: np.ndarray, width: int, height: int, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:

@@ -62,7 +62,9 @@ def _pad_to(tile: np.ndarray, size: int) -> np.ndarray:
 def _label(tile: np.ndarray, text: str, height: int) -> np.ndarray:
     bar = np.full((height, tile.shape[1], 3), 255, np.uint8)
     scale = 0.45
-    cv2.putText(bar, text[:32], (4, height - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 1, cv2.LINE_AA)
+    cv2.putText(
+        bar, text[:32], (4, height - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 1, cv2.LINE_AA
+    )
     return np.vstack([bar, tile])
 
 

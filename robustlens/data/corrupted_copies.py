@@ -91,8 +91,12 @@ def write_copies(
     return report
 
 
-def _collect(results: Iterator[tuple[int, int, str | None, str]], report: CopyReport, per_image: int,
-             progress: Callable[[int], None] | None) -> None:
+def _collect(
+    results: Iterator[tuple[int, int, str | None, str]],
+    report: CopyReport,
+    per_image: int,
+    progress: Callable[[int], None] | None,
+) -> None:
     for written, existing, reason, rel in results:
         report.written += written
         report.existing += existing
@@ -108,8 +112,9 @@ _STATE: dict[str, object] = {}
 def _init(plan_json: str, severities: tuple[float, ...], keep_format: bool, overwrite: bool) -> None:
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     plan = CorruptionPlan.model_validate_json(plan_json)
-    _STATE.update(plan=plan, compiled=compile_plan(plan), severities=severities, keep=keep_format,
-                  overwrite=overwrite)
+    _STATE.update(
+        plan=plan, compiled=compile_plan(plan), severities=severities, keep=keep_format, overwrite=overwrite
+    )
 
 
 def _one(job: tuple[str, str, str]) -> tuple[int, int, str | None, str]:

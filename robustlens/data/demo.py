@@ -18,9 +18,27 @@ TEXTILE_PROMPT_NAMES = {
     "local": "fabric with a small local defect",
     "global": "fabric with a global defect across the weave",
 }
-NATURAL_IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "moon", "page",
-                  "text", "retina", "immunohistochemistry", "hubble_deep_field", "brick", "grass",
-                  "gravel", "colorwheel")
+# File stems of scikit-image's bundled sample images used as the unlabeled natural set.
+NATURAL_IMAGES = (
+    "astronaut",
+    "brick",
+    "camera",
+    "cell",
+    "chelsea",
+    "coffee",
+    "coins",
+    "color",
+    "grass",
+    "gravel",
+    "hubble_deep_field",
+    "ihc",
+    "moon",
+    "motorcycle_left",
+    "page",
+    "retina",
+    "rocket",
+    "text",
+)
 
 
 def textile_root() -> Path:
@@ -42,8 +60,40 @@ def textile_split(split: Literal["train", "test", "all"] = "test") -> list[tuple
     return items
 
 
-def natural_image(name: str):  # noqa: ANN201 - numpy array
+def natural_image(name: str):
     """One of scikit-image's bundled sample images (shipped in the wheel, no download)."""
     import skimage.data
 
     return getattr(skimage.data, name)()
+
+
+def open_demo(name: str):
+    """``demo:textile`` (test split), ``demo:textile-train``, ``demo:natural`` (unlabeled)."""
+    from robustlens.data.sources import ImageItem, ImageSet
+    from robustlens.errors import UserInputError
+
+    if name in ("textile", "textile-test", "textile-train"):
+        split = "train" if name.endswith("train") else "test"
+        root = textile_root()
+        items = [
+            ImageItem(p.relative_to(root).as_posix(), p, TEXTILE_CLASSES.index(c))
+            for p, c in textile_split(split)  # type: ignore[arg-type]
+        ]
+        return ImageSet(items, [TEXTILE_PROMPT_NAMES[c] for c in TEXTILE_CLASSES], root, "demo")
+    if name == "natural":
+        root = natural_root()
+        items = [ImageItem(p.name, p) for p in sorted(root.iterdir()) if p.stem in NATURAL_IMAGES]
+        return ImageSet(items, None, root, "demo")
+    raise UserInputError(
+        f"Unknown demo dataset {name!r}.",
+        why="bundled demo sets are: textile (test split), textile-train, natural (unlabeled).",
+        fix="Use --data demo:textile or --data demo:natural.",
+        field="data",
+    )
+
+
+def natural_root() -> Path:
+    """Folder of scikit-image's bundled sample images (shipped in the wheel)."""
+    import skimage.data
+
+    return Path(skimage.data.__file__).parent

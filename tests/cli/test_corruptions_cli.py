@@ -30,8 +30,9 @@ specs:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "robustlens", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "robustlens", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 @pytest.fixture
@@ -79,8 +80,22 @@ def test_wrong_family_exits_2() -> None:
 
 def test_preview_writes_grid(tmp_path: Path, image_tree: Path) -> None:
     out = tmp_path / "g.png"
-    assert main(["corruptions", "preview", "fog", "--image", str(image_tree / "a" / "0.jpg"),
-                 "--out", str(out), "--cell", "64"]) == 0
+    assert (
+        main(
+            [
+                "corruptions",
+                "preview",
+                "fog",
+                "--image",
+                str(image_tree / "a" / "0.jpg"),
+                "--out",
+                str(out),
+                "--cell",
+                "64",
+            ]
+        )
+        == 0
+    )
     grid = load_image(out)
     assert grid.shape[1] > 6 * 64 and grid.shape[0] >= 64
     tiles = [grid[30:90, 4 + 8 + i * 72 : 4 + 8 + i * 72 + 60] for i in range(6)]
@@ -91,11 +106,36 @@ def test_preview_of_a_plan_has_a_row_per_spec(tmp_path: Path, image_tree: Path) 
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN)
     out = tmp_path / "g.png"
-    assert main(["corruptions", "preview", str(plan), "--image", str(image_tree / "a" / "0.jpg"),
-                 "--out", str(out), "--cell", "64"]) == 0
+    assert (
+        main(
+            [
+                "corruptions",
+                "preview",
+                str(plan),
+                "--image",
+                str(image_tree / "a" / "0.jpg"),
+                "--out",
+                str(out),
+                "--cell",
+                "64",
+            ]
+        )
+        == 0
+    )
     one = tmp_path / "one.png"
-    main(["corruptions", "preview", "fog", "--image", str(image_tree / "a" / "0.jpg"), "--out", str(one),
-          "--cell", "64"])
+    main(
+        [
+            "corruptions",
+            "preview",
+            "fog",
+            "--image",
+            str(image_tree / "a" / "0.jpg"),
+            "--out",
+            str(one),
+            "--cell",
+            "64",
+        ]
+    )
     assert load_image(out).shape[0] > load_image(one).shape[0] * 1.5
 
 
@@ -103,7 +143,17 @@ def test_corrupt_mirrors_tree_records_skips_and_resumes(tmp_path: Path, image_tr
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN)
     out = tmp_path / "out"
-    args = ["corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(out), "--severities", "1-5"]
+    args = [
+        "corrupt",
+        "--plan",
+        str(plan),
+        "--input",
+        str(image_tree),
+        "--output",
+        str(out),
+        "--severities",
+        "1-5",
+    ]
     assert main(args) == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
     assert len(files) == 2 * 5 * 4
@@ -122,15 +172,31 @@ def test_corrupt_with_workers_matches_serial(tmp_path: Path, image_tree: Path) -
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN)
     main(["corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(tmp_path / "s")])
-    main(["corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(tmp_path / "p"), "-j", "2"])
+    main(
+        [
+            "corrupt",
+            "--plan",
+            str(plan),
+            "--input",
+            str(image_tree),
+            "--output",
+            str(tmp_path / "p"),
+            "-j",
+            "2",
+        ]
+    )
     for f in (tmp_path / "s").rglob("*.png"):
         assert f.read_bytes() == (tmp_path / "p" / f.relative_to(tmp_path / "s")).read_bytes()
 
 
 def test_invalid_plan_names_the_field(tmp_path: Path, image_tree: Path) -> None:
     plan = tmp_path / "bad.yaml"
-    plan.write_text("specs:\n  - name: x\n    recipe: [{name: gaussian_noise, ladder: {sigma: [1,2,3,4,9]}}]\n")
-    result = run_cli("corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(tmp_path / "o"))
+    plan.write_text(
+        "specs:\n  - name: x\n    recipe: [{name: gaussian_noise, ladder: {sigma: [1,2,3,4,9]}}]\n"
+    )
+    result = run_cli(
+        "corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(tmp_path / "o")
+    )
     assert result.returncode == 2
     assert "sigma" in result.stderr and "Traceback" not in result.stderr
 
@@ -138,5 +204,19 @@ def test_invalid_plan_names_the_field(tmp_path: Path, image_tree: Path) -> None:
 def test_bad_severities_exit_2(tmp_path: Path, image_tree: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN)
-    assert main(["corrupt", "--plan", str(plan), "--input", str(image_tree), "--output", str(tmp_path / "o"),
-                 "--severities", "2-9"]) == 2
+    assert (
+        main(
+            [
+                "corrupt",
+                "--plan",
+                str(plan),
+                "--input",
+                str(image_tree),
+                "--output",
+                str(tmp_path / "o"),
+                "--severities",
+                "2-9",
+            ]
+        )
+        == 2
+    )

@@ -32,8 +32,12 @@ def test_recipe_of_two_primitives_applies_both(astronaut: np.ndarray) -> None:
 
 
 def test_ladder_override_changes_strength(astronaut: np.ndarray) -> None:
-    weak = compile_spec({"name": "w", "recipe": [{"name": "gaussian_noise",
-                                                  "ladder": {"sigma": [0.01, 0.02, 0.03, 0.04, 0.05]}}]})
+    weak = compile_spec(
+        {
+            "name": "w",
+            "recipe": [{"name": "gaussian_noise", "ladder": {"sigma": [0.01, 0.02, 0.03, 0.04, 0.05]}}],
+        }
+    )
     default = single("gaussian_noise")
     assert ssim(astronaut, weak(astronaut, 5, 0)) > ssim(astronaut, default(astronaut, 5, 0))
 
@@ -63,7 +67,9 @@ def test_ladder_needs_five_values() -> None:
 
 def test_out_of_range_ladder_names_field_and_range() -> None:
     with pytest.raises(UserInputError) as err:
-        compile_spec({"name": "x", "recipe": [{"name": "gaussian_noise", "ladder": {"sigma": [0.1] * 4 + [3.0]}}]})
+        compile_spec(
+            {"name": "x", "recipe": [{"name": "gaussian_noise", "ladder": {"sigma": [0.1] * 4 + [3.0]}}]}
+        )
     assert "sigma" in str(err.value) and "allowed 0.0 .. 1.0" in str(err.value)
     assert "severity 5" in str(err.value)
 
@@ -74,7 +80,9 @@ def test_bad_spec_shape_is_a_user_error() -> None:
 
 
 def test_rgba_alpha_is_kept_for_photometric() -> None:
-    rgba = np.dstack([np.full((40, 50, 3), 120, np.uint8), np.arange(40 * 50).reshape(40, 50).astype(np.uint8)])
+    rgba = np.dstack(
+        [np.full((40, 50, 3), 120, np.uint8), np.arange(40 * 50).reshape(40, 50).astype(np.uint8)]
+    )
     out = single("gaussian_noise")(rgba, 3, seed=0)
     assert np.array_equal(out[:, :, 3], rgba[:, :, 3])
 
@@ -83,7 +91,7 @@ def test_primitive_must_keep_shape() -> None:
     class Bad:
         info = REGISTRY["gaussian_noise"]
 
-        def apply(self, image, ctx):  # noqa: ANN001, ANN202
+        def apply(self, image, ctx):
             return image[:10]
 
     with pytest.raises(RuntimeError, match="returned"):

@@ -107,7 +107,7 @@ def test_docstring_and_ranges(name: str) -> None:
 def test_out_of_range_parameter_is_rejected(name: str) -> None:
     info = REGISTRY[name]
     param = next(iter(info.ladder))
-    lo, hi = param_bounds(info, param)
+    _, hi = param_bounds(info, param)
     with pytest.raises(UserInputError) as err:
         from robustlens.corruptions import compile_spec
 

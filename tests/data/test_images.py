@@ -58,7 +58,9 @@ def test_non_images_are_rejected(tmp_path: Path, content: bytes, reason: str) ->
 
 
 def test_truncated_jpeg_is_rejected(tmp_path: Path) -> None:
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "f.jpg")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(
+        tmp_path / "f.jpg"
+    )
     data = (tmp_path / "f.jpg").read_bytes()
     (tmp_path / "t.jpg").write_bytes(data[: len(data) // 2])
     with pytest.raises(BadImage, match="unreadable"):

@@ -1,0 +1,339 @@
+"""The evaluation engine: models x corruptions x severities over an image set, cached and resumable.
+
+For each model: class text embeddings once (prompt ensemble); clean image embeddings once (shared
+cache keyed by weights + preprocessing + content hash); then every pending cell, corrupted in
+DataLoader workers and encoded in batches. Finished cells are never recomputed (``fresh`` aside);
+a model whose cells are all finished is not even loaded, so a re-run costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from robustlens import __version__
+from robustlens.corruptions.compiler import compile_plan
+from robustlens.data.sources import ImageSet
+from robustlens.evaluation.cache import EmbeddingCache
+from robustlens.evaluation.loader import CellImages, CellJob, default_workers, make_loader
+from robustlens.evaluation.store import CLEAN, RunStore
+from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES, cell_records, class_embeddings, prompts
+from robustlens.models import VisionLanguageModel, load_model
+from robustlens.schemas import AuditResult, CorruptionPlan, DomainBrief
+
+
+@dataclass
+class EngineOptions:
+    batch_size: int | None = None
+    workers: int | None = None
+    device: str = "auto"
+    amp: bool = True
+    fresh: bool = False
+    use_cache: bool = True
+    cache_dir: Path | None = None
+    templates: Sequence[str] = DEFAULT_TEMPLATES
+    checkpoints: Mapping[str, str] = field(default_factory=dict)
+    n_boot: int = 1000
+
+
+class ProgressSink(Protocol):
+    def start_model(self, model_id: str, cells_total: int, cells_done: int) -> None: ...
+    def advance(self, images: int) -> None: ...
+    def cell_done(self) -> None: ...
+    def end_model(self) -> None: ...
+
+
+class _Silent:
+    def start_model(self, model_id: str, cells_total: int, cells_done: int) -> None: ...
+    def advance(self, images: int) -> None: ...
+    def cell_done(self) -> None: ...
+    def end_model(self) -> None: ...
+
+
+def f16(x: np.ndarray) -> np.ndarray:
+    """Embeddings as stored (float16) and used everywhere, so fresh and resumed runs agree."""
+    return x.astype(np.float16).astype(np.float32)
+
+
+def evaluate(
+    plan: CorruptionPlan,
+    images: ImageSet,
+    models: Sequence[str],
+    out: Path,
+    *,
+    reference: str | None = None,
+    options: EngineOptions | None = None,
+    progress: ProgressSink | None = None,
+    brief: DomainBrief | None = None,
+    command: str = "",
+) -> AuditResult:
+    """Run (or resume) an audit into ``out`` and return its summary."""
+    from robustlens.evaluation.summary import summarize
+
+    options = options or EngineOptions()
+    progress = progress or _Silent()
+    compile_plan(plan)
+    all_models = list(dict.fromkeys([*models, *([reference] if reference else [])]))
+    hashes = images.content_hashes()
+    store = RunStore(out)
+    identity = {
+        "plan": hashlib.blake2b(plan.model_dump_json().encode(), digest_size=12).hexdigest(),
+        "dataset": images.fingerprint(hashes),
+        "models": all_models,
+        "checkpoints": {m: str(options.checkpoints[m]) for m in all_models if m in options.checkpoints},
+        "labelled": images.labelled,
+        "class_names": images.class_names,
+        "templates": list(options.templates),
+        "seed": plan.seed,
+    }
+    manifest = {
+        "plan": plan.model_dump(mode="json"),
+        "brief": brief.model_dump(mode="json") if brief else None,
+        "models": list(models),
+        "reference_model": reference,
+        "dataset": {"kind": images.kind, "root": str(images.root), "n_images": len(images.items)},
+        "versions": versions(),
+        "command": command,
+        "seed": plan.seed,
+    }
+    store.open(identity, manifest, options.fresh)
+    runner = _Runner(plan, images, hashes, store, options, progress)
+    for model_id in all_models:
+        if runner.pending(model_id):
+            runner.run_model(model_id)
+    result = summarize(store, plan, list(models), reference, brief=brief, n_boot=options.n_boot)
+    result.save(store.root / "result.json")
+    return result
+
+
+def versions() -> dict[str, str]:
+    import albumentations
+    import numpy
+    import open_clip
+
+    return {
+        "robustlens": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "open_clip": open_clip.__version__,
+        "albumentations": albumentations.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+class _Runner:
+    def __init__(
+        self,
+        plan: CorruptionPlan,
+        images: ImageSet,
+        hashes: list[str],
+        store: RunStore,
+        options: EngineOptions,
+        progress: ProgressSink,
+    ) -> None:
+        self.plan = plan
+        self.images = images
+        self.hash_of = {item.id: h for item, h in zip(images.items, hashes, strict=True)}
+        self.store = store
+        self.options = options
+        self.progress = progress
+        self.cells = [(s.name, float(sev)) for s in plan.specs for sev in plan.severities]
+        self.spec_json = {s.name: s.model_dump_json() for s in plan.specs}
+
+    def pending(self, model_id: str) -> bool:
+        return any(not self.store.is_done(model_id, c, s) for c, s in [(CLEAN, 0.0), *self.cells])
+
+    # ------------------------------------------------------------------ one model
+
+    def run_model(self, model_id: str) -> None:
+        model = load_model(
+            model_id, self.options.checkpoints.get(model_id), self.options.device, self.options.amp
+        )
+        batch = self.options.batch_size or (128 if model.device.type == "cuda" else 32)
+        workers = self.options.workers if self.options.workers is not None else default_workers(model.device)
+        done = sum(self.store.is_done(model_id, c, s) for c, s in [(CLEAN, 0.0), *self.cells])
+        self.progress.start_model(model_id, len(self.cells) + 1, done)
+        text = self._text(model)
+        clean_emb, clean_pred, items = self._clean(model, text, batch, workers)
+        captions = self._captions(model, items)
+        ids = [i.id for i in items]
+        labels = [i.label for i in items]
+        jobs = [
+            CellJob((c, s), self.spec_json[c], s, tuple(range(len(items))))
+            for c, s in self.cells
+            if not self.store.is_done(model_id, c, s)
+        ]
+        if jobs:
+            dataset = CellImages(
+                jobs,
+                [str(i.path) for i in items],
+                ids,
+                model.image_transform,
+                self.plan.seed,
+                model.image_size,
+            )
+            for job, emb, _, seconds in self._encode(model, dataset, batch, workers):
+                corruption, severity = job.key
+                records = cell_records(
+                    ids,
+                    labels,
+                    emb,
+                    clean_emb,
+                    text,
+                    model.logit_scale,
+                    model.logit_bias,
+                    clean_pred,
+                    captions,
+                )
+                self.store.write_cell(model_id, corruption, severity, records, emb)
+                self._timing(model, corruption, severity, len(ids), seconds, batch, workers)
+                self.progress.cell_done()
+        self.progress.end_model()
+        del model
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _encode(self, model: VisionLanguageModel, dataset: CellImages, batch: int, workers: int):
+        """Yield (job, embeddings, {position: error}, seconds) per finished job, in job order."""
+        buffers: dict[int, list[np.ndarray]] = {}
+        errors: dict[int, dict[int, str]] = {}
+        start = time.perf_counter()
+        for job_index, positions, pixels, errs in make_loader(dataset, batch, workers, model.device):
+            emb = model.encode_images(pixels)
+            buffers.setdefault(job_index, []).append(emb)
+            for p, e in zip(positions, errs, strict=True):
+                if e:
+                    errors.setdefault(job_index, {})[p] = e
+            self.progress.advance(len(positions))
+            job = dataset.jobs[job_index]
+            if positions[-1] == len(job.indices) - 1:
+                full = f16(np.concatenate(buffers.pop(job_index)))
+                now = time.perf_counter()
+                yield job, full, errors.pop(job_index, {}), now - start
+                start = now
+
+    # ------------------------------------------------------------------ text and clean pass
+
+    def _text(self, model: VisionLanguageModel) -> np.ndarray | None:
+        names = self.images.class_names
+        if not names:
+            return None
+        texts = prompts(names, self.options.templates)
+        emb = class_embeddings(model.encode_texts(texts), len(names))
+        emb = f16(emb)
+        self.store.write_text_embeddings(model.id, emb)
+        return emb
+
+    def _captions(self, model: VisionLanguageModel, items: list[Any]) -> np.ndarray | None:
+        if not items or not all(i.caption for i in items):
+            return None
+        return f16(model.encode_texts([i.caption for i in items]))
+
+    def _clean(self, model: VisionLanguageModel, text: np.ndarray | None, batch: int, workers: int):
+        """Clean embeddings and predictions of the valid images (decides the valid set on first run)."""
+        known = self.store.read_images()
+        items = self.images.items
+        if known is not None:
+            valid = {r["id"] for r in known["images"]}
+            items = [i for i in items if i.id in valid]
+        if self.store.is_done(model.id, CLEAN, 0.0):
+            emb = self.store.read_embeddings(model.id, CLEAN, 0.0)
+            preds = [r.get("pred") for r in self.store.read_records(model.id, CLEAN, 0.0)]
+            return emb, (preds if text is not None else None), items
+        emb, items = self._clean_embeddings(model, items, known is None, batch, workers)
+        ids, labels = [i.id for i in items], [i.label for i in items]
+        records = cell_records(
+            ids,
+            labels,
+            emb,
+            emb,
+            text,
+            model.logit_scale,
+            model.logit_bias,
+            None,
+            self._captions(model, items),
+        )
+        self.store.write_cell(model.id, CLEAN, 0.0, records, emb)
+        self.progress.cell_done()
+        preds = [r["pred"] for r in records] if text is not None else None
+        return emb, preds, items
+
+    def _clean_embeddings(
+        self, model: VisionLanguageModel, items: list[Any], first: bool, batch: int, workers: int
+    ) -> tuple[np.ndarray, list[Any]]:
+        cache = EmbeddingCache(self.options.cache_dir) if self.options.use_cache else None
+        keys = [self.hash_of[i.id] for i in items]
+        found = cache.get_many(model.cache_key, model.preprocess_fingerprint, keys) if cache else {}
+        missing = [n for n, k in enumerate(keys) if k not in found]
+        bad: dict[str, str] = {}
+        if missing:
+            job = CellJob((CLEAN, 0.0), None, 0.0, tuple(missing))
+            dataset = CellImages(
+                [job],
+                [str(i.path) for i in items],
+                [i.id for i in items],
+                model.image_transform,
+                self.plan.seed,
+                model.image_size,
+            )
+            for _, emb, errors, _ in self._encode(model, dataset, batch, workers):
+                for pos, reason in errors.items():
+                    bad[items[missing[pos]].id] = reason
+                good = [
+                    (n, e) for pos, (n, e) in enumerate(zip(missing, emb, strict=True)) if pos not in errors
+                ]
+                if cache and good:
+                    cache.put_many(
+                        model.cache_key,
+                        model.preprocess_fingerprint,
+                        [keys[n] for n, _ in good],
+                        np.stack([e for _, e in good]),
+                    )
+                for n, e in good:
+                    found[keys[n]] = e
+        if cache:
+            cache.close()
+        if bad:
+            self.images.drop(set(bad), bad)
+            items = [i for i in items if i.id not in bad]
+        if first:
+            self.store.write_images(
+                [{"id": i.id, "label": i.label, "hash": self.hash_of[i.id]} for i in items],
+                [s.model_dump() for s in self.images.skipped],
+            )
+        emb = (
+            np.stack([found[self.hash_of[i.id]] for i in items]) if items else np.zeros((0, model.embed_dim))
+        )
+        return f16(emb), items
+
+    def _timing(
+        self,
+        model: VisionLanguageModel,
+        corruption: str,
+        severity: float,
+        n: int,
+        seconds: float,
+        batch: int,
+        workers: int,
+    ) -> None:
+        self.store.log_timing(
+            {
+                "model": model.id,
+                "corruption": corruption,
+                "severity": severity,
+                "images": n,
+                "seconds": round(seconds, 4),
+                "images_per_s": round(n / max(seconds, 1e-9), 2),
+                "device": str(model.device),
+                "batch_size": batch,
+                "workers": workers,
+            }
+        )

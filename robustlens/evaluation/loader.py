@@ -1,0 +1,131 @@
+"""Corrupt-and-preprocess in DataLoader worker processes, in batches aligned to cells.
+
+One DataLoader serves every pending cell of a model (no worker restart per cell). Batches never
+straddle two cells and always start at the cell's first image, so a cell's embeddings are computed
+in the same batches whether the run is fresh or resumed: results are identical either way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from robustlens.corruptions.compiler import CompiledCorruption, compile_spec
+from robustlens.corruptions.seeding import corruption_seed
+from robustlens.data.images import BadImage, load_image, to_rgb
+from robustlens.schemas import CorruptionSpec
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """One cell to compute: a spec (None = clean) at a severity, over image indices."""
+
+    key: tuple[str, float]
+    spec_json: str | None
+    severity: float
+    indices: tuple[int, ...]
+
+
+class CellImages(Dataset):
+    """Item ``(job, position)`` -> (job index, position, pixels, error or '')."""
+
+    def __init__(
+        self,
+        jobs: Sequence[CellJob],
+        paths: Sequence[str],
+        ids: Sequence[str],
+        transform: Callable[[np.ndarray], torch.Tensor],
+        run_seed: int,
+        image_size: int,
+    ) -> None:
+        self.jobs = list(jobs)
+        self.paths = list(paths)
+        self.ids = list(ids)
+        self.transform = transform
+        self.run_seed = run_seed
+        self.image_size = image_size
+        self._compiled: dict[int, CompiledCorruption] = {}
+
+    def __len__(self) -> int:
+        return sum(len(j.indices) for j in self.jobs)
+
+    def corruption(self, job_index: int) -> CompiledCorruption | None:
+        job = self.jobs[job_index]
+        if job.spec_json is None:
+            return None
+        if job_index not in self._compiled:
+            self._compiled[job_index] = compile_spec(CorruptionSpec.model_validate_json(job.spec_json))
+        return self._compiled[job_index]
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[int, int, torch.Tensor, str]:
+        job_index, pos = item
+        job = self.jobs[job_index]
+        idx = job.indices[pos]
+        try:
+            image = load_image(self.paths[idx])
+        except BadImage as exc:
+            return job_index, pos, torch.zeros(3, self.image_size, self.image_size), str(exc)
+        corruption = self.corruption(job_index)
+        if corruption is not None:
+            seed = corruption_seed(self.run_seed, self.ids[idx], corruption.name, job.severity)
+            image = corruption(image, job.severity, seed)
+        return job_index, pos, self.transform(np.ascontiguousarray(to_rgb(image))), ""
+
+
+class CellBatches(Sampler[list[tuple[int, int]]]):
+    """Batches of (job, position) that never straddle two cells."""
+
+    def __init__(self, jobs: Sequence[CellJob], batch_size: int) -> None:
+        self.jobs = jobs
+        self.batch_size = batch_size
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for j, job in enumerate(self.jobs):
+            for start in range(0, len(job.indices), self.batch_size):
+                stop = min(start + self.batch_size, len(job.indices))
+                yield [(j, p) for p in range(start, stop)]
+
+    def __len__(self) -> int:
+        return sum(-(-len(j.indices) // self.batch_size) for j in self.jobs)
+
+
+def collate(
+    batch: list[tuple[int, int, torch.Tensor, str]],
+) -> tuple[int, list[int], torch.Tensor, list[str]]:
+    job = batch[0][0]
+    return job, [b[1] for b in batch], torch.stack([b[2] for b in batch]), [b[3] for b in batch]
+
+
+def default_workers(device: torch.device) -> int:
+    """Worker processes: on CUDA keep the GPU fed; on CPU leave cores to the encoder's threads."""
+    cores = os.cpu_count() or 1
+    if device.type == "cuda":
+        return max(2, min(16, cores - 1))
+    return max(1, min(4, cores // 2))
+
+
+def make_loader(dataset: CellImages, batch_size: int, workers: int, device: torch.device) -> DataLoader:
+    return DataLoader(
+        dataset,
+        batch_sampler=CellBatches(dataset.jobs, batch_size),
+        num_workers=workers,
+        collate_fn=collate,
+        pin_memory=device.type == "cuda",
+        prefetch_factor=4 if workers > 0 else None,
+        persistent_workers=False,
+        worker_init_fn=_worker_init,
+    )
+
+
+def _worker_init(_: int) -> None:
+    # Each worker corrupts with OpenCV/numpy: one thread each, the pool gives the parallelism.
+    import cv2
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+    os.environ["NO_ALBUMENTATIONS_UPDATE"] = "1"

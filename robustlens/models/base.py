@@ -1,0 +1,132 @@
+"""The ``VisionLanguageModel`` protocol every adapter implements.
+
+The engine only sees this interface: a picklable ``image_transform`` (run in DataLoader worker
+processes on uint8 RGB arrays), batched ``encode_images``/``encode_texts`` returning L2-normalised
+float32 numpy embeddings, and what zero-shot logits need (``logit_scale``, optional ``logit_bias``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+# Fail fast instead of retrying for minutes when the hub is unreachable.
+os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
+os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "15")
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """cuda if available, then Apple mps, else cpu (or exactly what was asked for)."""
+    if requested != "auto":
+        return torch.device(requested)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def file_fingerprint(path: Path) -> str:
+    """Cheap identity of a weights file: size + first and last 4 MiB (hashing GBs costs seconds)."""
+    h = hashlib.blake2b(digest_size=8)
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with open(path, "rb") as fh:
+        h.update(fh.read(4 << 20))
+        if size > 8 << 20:
+            fh.seek(-(4 << 20), os.SEEK_END)
+            h.update(fh.read())
+    return h.hexdigest()
+
+
+class VisionLanguageModel(ABC):
+    """A contrastive image-text model as the engine uses it."""
+
+    id: str
+    embed_dim: int
+    image_size: int
+    logit_scale: float = 100.0
+    logit_bias: float | None = None
+    weights: str = ""  # 'pretrained:TAG', 'checkpoint:<fingerprint>', 'random', ...
+    device: torch.device = torch.device("cpu")
+    amp: bool = True
+
+    @property
+    def cache_key(self) -> str:
+        """Identity of (architecture, weights): embeddings cached under it stay valid."""
+        return hashlib.blake2b(f"{self.id}|{self.weights}".encode(), digest_size=8).hexdigest()
+
+    @property
+    def preprocess_fingerprint(self) -> str:
+        return hashlib.blake2b(repr(self.image_transform).encode(), digest_size=8).hexdigest()
+
+    @property
+    @abstractmethod
+    def image_transform(self) -> Callable[[np.ndarray], torch.Tensor]:
+        """Picklable: uint8 HxWx3 RGB array -> CxHxW float tensor, the model's own preprocessing."""
+
+    @abstractmethod
+    def _encode_images(self, pixels: torch.Tensor) -> torch.Tensor: ...
+
+    @abstractmethod
+    def _encode_texts(self, texts: Sequence[str]) -> torch.Tensor: ...
+
+    def autocast(self) -> Any:
+        if self.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return nullcontext()
+
+    def encode_images(self, pixels: torch.Tensor) -> np.ndarray:
+        """(N, C, H, W) preprocessed batch -> (N, D) L2-normalised float32."""
+        with torch.inference_mode(), self.autocast():
+            feats = self._encode_images(pixels.to(self.device, non_blocking=True))
+        return _normalise(feats)
+
+    def encode_texts(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Texts -> (N, D) L2-normalised float32."""
+        out = []
+        with torch.inference_mode(), self.autocast():
+            for i in range(0, len(texts), batch_size):
+                out.append(_normalise(self._encode_texts(list(texts[i : i + batch_size]))))
+        return np.concatenate(out) if out else np.zeros((0, self.embed_dim), np.float32)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "weights": self.weights,
+            "embed_dim": self.embed_dim,
+            "image_size": self.image_size,
+            "logit_scale": self.logit_scale,
+            "logit_bias": self.logit_bias,
+            "device": str(self.device),
+        }
+
+
+def _normalise(feats: torch.Tensor) -> np.ndarray:
+    feats = feats.float()
+    feats = feats / feats.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    return feats.cpu().numpy().astype(np.float32, copy=False)
+
+
+class PilTransform:
+    """Adapts a PIL-based torchvision transform (open_clip's, HF's) to uint8 numpy input."""
+
+    def __init__(self, transform: Callable[[Any], torch.Tensor]) -> None:
+        self.transform = transform
+
+    def __call__(self, image: np.ndarray) -> torch.Tensor:
+        from PIL import Image
+
+        return self.transform(Image.fromarray(image))
+
+    def __repr__(self) -> str:
+        return f"PilTransform({self.transform!r})"

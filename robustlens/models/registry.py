@@ -1,0 +1,99 @@
+"""Model ids -> adapters. Prefixes register here, not in if-chains scattered over the code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from robustlens.errors import UserInputError, did_you_mean
+from robustlens.models.base import VisionLanguageModel
+
+Loader = Callable[..., VisionLanguageModel]
+LOADERS: dict[str, Loader] = {}
+LISTERS: dict[str, Callable[[], list[str]]] = {}
+DESCRIPTIONS: dict[str, str] = {}
+
+
+def register_prefix(
+    prefix: str, description: str, lister: Callable[[], list[str]]
+) -> Callable[[Loader], Loader]:
+    def decorate(loader: Loader) -> Loader:
+        LOADERS[prefix] = loader
+        LISTERS[prefix] = lister
+        DESCRIPTIONS[prefix] = description
+        return loader
+
+    return decorate
+
+
+def _openclip_ids() -> list[str]:
+    from robustlens.models.openclip import list_openclip_ids
+
+    return list_openclip_ids()
+
+
+@register_prefix(
+    "openclip",
+    "open_clip: openclip:ARCH/TAG, openclip:hf-hub:ORG/NAME, openclip:ARCH + --checkpoint",
+    _openclip_ids,
+)
+def _load_openclip(spec: str, **kw: object) -> VisionLanguageModel:
+    from robustlens.models.openclip import OpenClipModel
+
+    return OpenClipModel(spec, **kw)  # type: ignore[arg-type]
+
+
+def _hf_ids() -> list[str]:
+    from robustlens.models.hf import KNOWN_HF
+
+    return [f"hf:{m}" for m in KNOWN_HF]
+
+
+@register_prefix("hf", "Hugging Face transformers CLIP/SigLIP/ALIGN: hf:ORG/NAME or hf:/local/dir", _hf_ids)
+def _load_hf(spec: str, **kw: object) -> VisionLanguageModel:
+    from robustlens.models.hf import HFModel
+
+    return HFModel(spec, **kw)  # type: ignore[arg-type]
+
+
+def _demo_ids() -> list[str]:
+    from robustlens.models.demo import DEMO_MODELS
+
+    return [f"demo:{m}" for m in DEMO_MODELS]
+
+
+@register_prefix("demo", "bundled offline demo models: demo:textile", _demo_ids)
+def _load_demo(spec: str, **kw: object) -> VisionLanguageModel:
+    from robustlens.models.demo import load_demo
+
+    return load_demo(spec, **kw)  # type: ignore[arg-type]
+
+
+def parse_model_id(model_id: str) -> tuple[str, str]:
+    prefix, sep, rest = model_id.partition(":")
+    if not sep or prefix not in LOADERS or not rest:
+        raise UserInputError(
+            f"Unrecognised model id {model_id!r}.",
+            why="a model id starts with a known prefix: " + "; ".join(DESCRIPTIONS.values()) + ".",
+            fix=(did_you_mean(prefix, LOADERS) + " Run `robustlens models list`.").strip(),
+            field="model",
+        )
+    return prefix, rest
+
+
+def load_model(
+    model_id: str,
+    checkpoint: str | Path | None = None,
+    device: str = "auto",
+    amp: bool = True,
+) -> VisionLanguageModel:
+    """Instantiate an adapter; ``UserInputError`` if the id, weights or checkpoint are wrong."""
+    prefix, rest = parse_model_id(model_id)
+    kwargs: dict[str, object] = {"device": device, "amp": amp}
+    if checkpoint is not None:
+        kwargs["checkpoint"] = Path(checkpoint)
+    return LOADERS[prefix](rest, **kwargs)
+
+
+def known_models(prefix: str | None = None) -> dict[str, list[str]]:
+    return {p: LISTERS[p]() for p in LISTERS if prefix in (None, p)}
