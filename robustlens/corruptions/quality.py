@@ -1,8 +1,9 @@
 """Image-quality statistics used to validate corruptions.
 
 SSIM follows Wang, Bovik, Sheikh & Simoncelli, "Image quality assessment: from error visibility
-to structural similarity", IEEE TIP 2004: Gaussian window (sigma 1.5), K1=0.01, K2=0.03, on the
-luma channel, averaged over the image.
+to structural similarity", IEEE TIP 2004: Gaussian window (sigma 1.5), K1=0.01, K2=0.03, averaged
+over the image. Colour images are scored per R, G, B channel and averaged (as scikit-image does with
+``channel_axis``), so a pure colour cast or a stain shift counts as a change; luma alone would miss it.
 """
 
 from __future__ import annotations
@@ -23,9 +24,15 @@ def luma(image: np.ndarray) -> np.ndarray:
 
 def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     """Mean structural similarity between two uint8 images of the same shape (Wang et al. 2004)."""
-    if a.shape[:2] != b.shape[:2]:
+    if a.shape != b.shape:
         raise ValueError(f"shape mismatch {a.shape} vs {b.shape}")
-    x, y = luma(a).astype(np.float64), luma(b).astype(np.float64)
+    if a.ndim == 3 and a.shape[2] >= 3:
+        return float(np.mean([_ssim_plane(a[:, :, c], b[:, :, c], data_range) for c in range(3)]))
+    return _ssim_plane(luma(a), luma(b), data_range)
+
+
+def _ssim_plane(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
+    x, y = a.astype(np.float64), b.astype(np.float64)
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
 
     def blur(z: np.ndarray) -> np.ndarray:
@@ -37,4 +44,8 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     sxy = blur(x * y) - mx * my
     num = (2 * mx * my + c1) * (2 * sxy + c2)
     den = (mx * mx + my * my + c1) * (sxx + syy + c2)
-    return float(np.mean(num / den))
+    smap = num / den
+    pad = 5  # like scikit-image, average only where the 11x11 window lies inside the image
+    if min(smap.shape) > 2 * pad:
+        smap = smap[pad:-pad, pad:-pad]
+    return float(np.mean(smap))

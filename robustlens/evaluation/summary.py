@@ -20,6 +20,7 @@ import numpy as np
 
 from robustlens.corruptions.seeding import derive_seed
 from robustlens.evaluation import metrics as M
+from robustlens.evaluation.stats import percentile_interval
 from robustlens.evaluation.store import CLEAN, RunStore
 from robustlens.schemas import AuditResult, CellResult, CorruptionPlan, DomainBrief, MetricValue, SkippedFile
 
@@ -175,12 +176,14 @@ for _d in ("i2t", "t2i"):
 
 
 def interval(point: float, reps: np.ndarray) -> MetricValue:
+    """Point estimate with the percentile interval of its replicates (undefined replicates, e.g. a
+    resample with no error in the reference model, are left out)."""
     reps = reps[np.isfinite(reps)]
     if not np.isfinite(point):
         return MetricValue(value=float("nan"))
     if reps.size < 2:
         return MetricValue(value=round(point, 6))
-    lo, hi = np.quantile(reps, [ALPHA / 2, 1 - ALPHA / 2])
+    lo, hi = percentile_interval(reps, ALPHA)
     return MetricValue(value=round(point, 6), ci_low=round(float(lo), 6), ci_high=round(float(hi), 6))
 
 

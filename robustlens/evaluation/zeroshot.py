@@ -66,10 +66,12 @@ def cell_records(
             if rec["label"] is not None:
                 rec["p_true"] = _r(probs[n, rec["label"]])
     if caption_emb is not None:
-        sims = emb @ caption_emb.T
+        # Rank = wrong candidates scoring at least as high; ties count against, as in
+        # metrics.retrieval_recall_at_k.
+        sims = emb.astype(np.float64) @ caption_emb.astype(np.float64).T
         diag = np.diag(sims)
-        i2t = (sims > diag[:, None]).sum(axis=1)
-        t2i = (sims > diag[None, :]).sum(axis=0)
+        i2t = (sims >= diag[:, None]).sum(axis=1) - 1
+        t2i = (sims >= diag[None, :]).sum(axis=0) - 1
         for n, rec in enumerate(records):
             rec["i2t_rank"] = int(i2t[n])
             rec["t2i_rank"] = int(t2i[n])

@@ -161,3 +161,19 @@ def test_killed_run_resumes_to_the_same_summary(setup: dict[str, Path], tmp_path
     for f in (reference / "cells").rglob("*.jsonl"):
         assert f.read_bytes() == (out / f.relative_to(reference)).read_bytes()
     assert not list(out.rglob(".*.tmp")), "no temporary files left behind"
+
+
+def test_captioned_manifest_gives_retrieval_recall(setup: dict[str, Path], tmp_path: Path) -> None:
+    rows = ["path,caption"]
+    for n, path in enumerate(sorted(setup["labelled"].rglob("textile_*.jpg"))[:8]):
+        rows.append(
+            f"{path.relative_to(setup['labelled']).as_posix()},fabric sample number {n} from the loom"
+        )
+    (setup["labelled"] / "captions.csv").write_text("\n".join(rows) + "\n")
+    args = eval_args(setup, tmp_path / "ret")
+    args[args.index(str(setup["labelled"]))] = str(setup["labelled"] / "captions.csv")
+    assert main(args) == 0
+    result = load(tmp_path / "ret")
+    for cell in result.cells:
+        assert {"i2t_r1", "i2t_r5", "t2i_r10"} <= set(cell.metrics)
+        assert 0 <= cell.metrics["i2t_r1"].value <= cell.metrics["i2t_r5"].value <= 1

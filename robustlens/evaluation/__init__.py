@@ -1,0 +1,1 @@
+"""Evaluation: engine, metrics, statistics and the run store."""

@@ -1,0 +1,398 @@
+"""Robustness metrics as pure functions on numpy arrays (no torch, no state).
+
+Every function validates its input shapes and raises ``ValueError`` naming the offending argument.
+Means over an empty set return ``nan`` instead of raising, so that an empty cell in a run (all images
+skipped) reports "no data" rather than crashing the audit. The definitions follow the papers cited in
+each docstring; see the "Metric definitions" section of the design document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+
+Labels = np.ndarray | Sequence[int]  # one integer class index per image
+
+
+def _labels(name: str, y: Labels) -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one label per image), got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name} must hold integer class indices, got dtype {arr.dtype}")
+    return arr
+
+
+def _pair(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> None:
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"{name_a} and {name_b} differ in length: {a.shape[0]} vs {b.shape[0]}")
+
+
+def _in_range(name: str, y: np.ndarray, n_classes: int) -> None:
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{name} holds labels outside [0, {n_classes}): min {y.min()}, max {y.max()}")
+
+
+def _probs(probs: np.ndarray, y_true: Labels) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2:
+        raise ValueError(f"probs must be 2-D (N images, C classes), got shape {p.shape}")
+    y = _labels("y_true", y_true)
+    _pair("probs", p, "y_true", y)
+    _in_range("y_true", y, p.shape[1])
+    return p, y
+
+
+# ------------------------------------------------------------------------------ classification
+
+
+def accuracy(y_true: Labels, y_pred: Labels) -> float:
+    """Top-1 accuracy: share of images with ``y_pred == y_true``; ``nan`` when empty."""
+    yt, yp = _labels("y_true", y_true), _labels("y_pred", y_pred)
+    _pair("y_true", yt, "y_pred", yp)
+    return float(np.mean(yt == yp)) if yt.size else float("nan")
+
+
+def per_class_recall(y_true: Labels, y_pred: Labels, n_classes: int) -> np.ndarray:
+    """Recall of each class c: correct predictions among images whose true label is c.
+
+    Returns an array of length ``n_classes``; classes absent from ``y_true`` get ``nan`` (their recall
+    is undefined, not zero). Predictions outside ``[0, n_classes)`` simply count as wrong.
+    """
+    yt, yp = _labels("y_true", y_true), _labels("y_pred", y_pred)
+    _pair("y_true", yt, "y_pred", yp)
+    _in_range("y_true", yt, n_classes)
+    support = np.bincount(yt, minlength=n_classes).astype(np.float64)
+    hits = np.bincount(yt[yt == yp], minlength=n_classes).astype(np.float64)
+    out = np.full(n_classes, np.nan)
+    present = support > 0
+    out[present] = hits[present] / support[present]
+    return out
+
+
+def balanced_accuracy(y_true: Labels, y_pred: Labels, n_classes: int) -> float:
+    """Balanced accuracy: mean per-class recall over the classes present in ``y_true``.
+
+    Unlike accuracy it is not dominated by frequent classes, which matters for the skewed label
+    distributions of domain datasets (DeepBench, arXiv 2506.23663, reports it alongside LFP).
+    ``nan`` when ``y_true`` is empty.
+    """
+    rec = per_class_recall(y_true, y_pred, n_classes)
+    rec = rec[~np.isnan(rec)]
+    return float(rec.mean()) if rec.size else float("nan")
+
+
+def label_flip_probability(pred_clean: Labels, pred_corrupt: Labels) -> float:
+    """Label flip probability (LFP; DeepBench, arXiv 2506.23663).
+
+    Share of images whose prediction on the corrupted image differs from the prediction on the clean
+    image. It needs no ground-truth labels, so it can be measured on unlabeled domain data; DeepBench
+    reports a correlation of about -0.90 between LFP and balanced accuracy. ``nan`` when empty.
+    """
+    pc, pk = _labels("pred_clean", pred_clean), _labels("pred_corrupt", pred_corrupt)
+    _pair("pred_clean", pc, "pred_corrupt", pk)
+    return float(np.mean(pc != pk)) if pc.size else float("nan")
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax (the maximum is subtracted before exponentiating)."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - np.max(z, axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def confidence_drop(conf_clean: np.ndarray, conf_corrupt: np.ndarray) -> np.ndarray:
+    """Per-image drop of confidence in the class predicted on the clean image.
+
+    With 2-D inputs of class probabilities (N, C): ``k_i = argmax_c conf_clean[i, c]`` and the result is
+    ``conf_clean[i, k_i] - conf_corrupt[i, k_i]``, i.e. how much probability the corrupted image takes
+    away from the clean prediction, whether or not the corrupted prediction changes (the corrupted
+    image's own max-probability is deliberately not used). With 1-D inputs (N,) the caller has already
+    gathered both confidences in the clean-predicted class and the result is ``conf_clean - conf_corrupt``.
+    Positive values mean the corruption lowered confidence.
+    """
+    a, b = np.asarray(conf_clean, dtype=np.float64), np.asarray(conf_corrupt, dtype=np.float64)
+    if a.shape != b.shape or a.ndim not in (1, 2):
+        raise ValueError(
+            f"conf_clean and conf_corrupt must both be (N,) or both (N, C), got {a.shape} and {b.shape}"
+        )
+    if a.ndim == 1:
+        return a - b
+    k = np.argmax(a, axis=1)[:, None]
+    return (np.take_along_axis(a, k, axis=1) - np.take_along_axis(b, k, axis=1))[:, 0]
+
+
+# --------------------------------------------------------------------------------- calibration
+
+
+def expected_calibration_error(probs: np.ndarray, y_true: Labels, n_bins: int = 15) -> float:
+    """Expected calibration error with equal-width confidence bins (Naeini et al. 2015; Guo et al. 2017).
+
+    Confidence is the maximum class probability and the prediction its argmax. Bin m (m = 1..M) holds the
+    images with confidence in ((m-1)/M, m/M]; confidence 0 goes to the first bin. Then
+    ``ECE = sum_m |B_m|/N * |acc(B_m) - conf(B_m)|`` where acc and conf are the bin's accuracy and mean
+    confidence. ``nan`` when empty.
+    """
+    p, y = _probs(probs, y_true)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    if y.size == 0:
+        return float("nan")
+    conf, correct = p.max(axis=1), (p.argmax(axis=1) == y).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.digitize(conf, edges[1:-1], right=True)
+    count = np.bincount(idx, minlength=n_bins)
+    gap = np.bincount(idx, weights=correct, minlength=n_bins) - np.bincount(
+        idx, weights=conf, minlength=n_bins
+    )
+    # sum_m |B_m|/N * |acc_m - conf_m| == sum_m |sum_{i in B_m} (correct_i - conf_i)| / N
+    return float(np.abs(gap[count > 0]).sum() / y.size)
+
+
+def negative_log_likelihood(probs: np.ndarray, y_true: Labels, eps: float = 1e-12) -> float:
+    """Mean negative log-likelihood of the true class, ``-mean_i log max(p_i[y_i], eps)`` (Guo et al. 2017).
+
+    ``eps`` caps the loss of an image at ``-log(eps)`` (about 27.6 for 1e-12). ``nan`` when empty.
+    """
+    p, y = _probs(probs, y_true)
+    if y.size == 0:
+        return float("nan")
+    return float(-np.mean(np.log(np.maximum(p[np.arange(y.size), y], eps))))
+
+
+# ----------------------------------------------------------------------------------- retrieval
+
+
+def retrieval_recall_at_k(
+    image_emb: np.ndarray,
+    text_emb: np.ndarray,
+    k: int,
+    direction: Literal["image_to_text", "text_to_image"] = "image_to_text",
+) -> float:
+    """Recall@k for paired retrieval: pair i <-> i is the only correct match.
+
+    Similarity is the dot product (the embeddings are expected to be L2-normalised, so it is the cosine).
+    For ``image_to_text`` each image queries all N texts; for ``text_to_image`` each text queries all
+    images. A query counts as a hit when fewer than k wrong candidates score at least as high as the
+    correct one; ties are broken against the correct item (pessimistic), so a constant model scores 0 at
+    k < N instead of an arbitrary value. ``nan`` when N = 0.
+    """
+    a, b = np.asarray(image_emb, dtype=np.float64), np.asarray(text_emb, dtype=np.float64)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(
+            f"image_emb and text_emb must both be (N, D) with equal shapes, got {a.shape}, {b.shape}"
+        )
+    if direction not in ("image_to_text", "text_to_image"):
+        raise ValueError(f"direction must be 'image_to_text' or 'text_to_image', got {direction!r}")
+    if int(k) != k or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("image_emb and text_emb must be finite (no nan or inf)")
+    if direction == "text_to_image":
+        a, b = b, a
+    n = a.shape[0]
+    if n == 0:
+        return float("nan")
+    hits = 0
+    step = max(1, 2**22 // n)  # bounded memory: at most ~4M similarities at a time
+    for start in range(0, n, step):
+        q = a[start : start + step]
+        sim = q @ b.T
+        rows = np.arange(q.shape[0])
+        pos = sim[rows, start + rows]
+        better = (sim >= pos[:, None]).sum(axis=1) - 1  # wrong candidates scoring >= the correct one
+        hits += int(np.count_nonzero(better < k))
+    return hits / n
+
+
+# ------------------------------------------------------------------------------ embedding drift
+
+
+def _rows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.shape != y.shape or x.ndim < 1:
+        raise ValueError(f"a and b must have the same shape (..., D), got {x.shape} and {y.shape}")
+    return x, y
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity between clean and corrupted embeddings (arXiv 2604.14973).
+
+    Operates on the last axis: (N, D) inputs give (N,). A row with zero norm gives ``nan``.
+    """
+    x, y = _rows(a, b)
+    denom = np.linalg.norm(x, axis=-1) * np.linalg.norm(y, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, np.sum(x * y, axis=-1) / denom, np.nan)
+
+
+def l2_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise Euclidean distance between clean and corrupted embeddings (arXiv 2604.14973).
+
+    Operates on the last axis: (N, D) gives (N,). On normalised inputs ``d**2 = 2 - 2 cos``.
+    """
+    x, y = _rows(a, b)
+    return np.linalg.norm(x - y, axis=-1)
+
+
+def divergence_radius(embeddings: np.ndarray, rtol: float = 1e-10, max_iter: int = 1000) -> np.ndarray:
+    """Divergence Radius (arXiv 2604.14973): radius of the minimum enclosing ball (MEB) of each image's
+    L2-normalised embeddings (the clean one and its corrupted versions).
+
+    Input (N, K, D): N images, K embeddings each; returns (N,). Every embedding is divided by its L2 norm
+    (a zero or non-finite embedding raises ``ValueError``). For one image with points x_1..x_K (centred
+    on their mean first, which leaves the ball unchanged and avoids cancellation) and Gram matrix G, the
+    MEB centre is ``c = sum_i l_i x_i`` where l solves the dual quadratic program
+
+        max_{l in simplex}  f(l) = sum_i l_i G_ii - l^T G l,
+
+    and the returned radius is ``r = sqrt(max_i |c - x_i|^2)``: a ball around c enclosing every point,
+    so r >= r* (the true MEB radius), while weak duality gives f(l) <= r*^2. The program is solved for
+    all N images at once by Wolfe's active-set method (Wolfe 1976, the minimum-norm-point algorithm;
+    for unit vectors the MEB centre is the point of their convex hull nearest the origin): solve the KKT
+    system on the current support exactly, step back into the simplex when a weight turns negative,
+    otherwise add the farthest point; it terminates in finitely many steps. It stops when the duality
+    gap ``r^2 - f(l) <= rtol * r^2``, so ``r* <= r <= r* / sqrt(1 - rtol)`` (about 5e-11 relative by
+    default; in tests it matches an exhaustive search over supports to ~1e-15). K = 1 gives 0, K = 2
+    half the distance, duplicated points are handled (pseudo-inverse on singular supports).
+    ``max_iter`` is a safeguard only; r stays a valid enclosing radius if it is ever hit.
+    """
+    e = np.asarray(embeddings)
+    if e.ndim != 3:
+        raise ValueError(f"embeddings must be (N images, K versions, D dims), got shape {e.shape}")
+    n, k, _ = e.shape
+    if k == 0 and n:
+        raise ValueError("embeddings must hold at least one version per image (K >= 1)")
+    if n == 0:
+        return np.zeros(0)
+    gram = np.empty((n, k, k))
+    step = max(1, 2**22 // max(1, e[0].size))  # about 32 MB of float64 embeddings at a time
+    for a in range(0, n, step):
+        x = np.asarray(e[a : a + step], dtype=np.float64)
+        norms = np.sqrt(np.einsum("nkd,nkd->nk", x, x))
+        if not (np.all(np.isfinite(norms)) and np.all(norms > 0)):
+            raise ValueError("embeddings must be finite and non-zero to be L2-normalised")
+        x = x / norms[:, :, None]
+        y = x - x.mean(axis=1, keepdims=True)
+        gram[a : a + step] = y @ y.transpose(0, 2, 1)
+    diag = np.einsum("nkk->nk", gram)
+    lam = _meb_wolfe(gram, diag, rtol, max_iter)
+    gl = (gram @ lam[:, :, None])[:, :, 0]
+    r2 = np.max(diag - 2 * gl, axis=1) + np.einsum("nk,nk->n", lam, gl)  # max_i |c - x_i|^2
+    return np.sqrt(np.maximum(r2, 0.0))
+
+
+def _affine_max(gram: np.ndarray, diag: np.ndarray, supp: np.ndarray) -> np.ndarray:
+    """Maximise f over the affine hull of the support (KKT: G_ii - 2 (G l)_i = mu on S, sum l = 1)."""
+    m, k = supp.shape
+    s = supp.astype(np.float64)
+    a = np.zeros((m, k + 1, k + 1))
+    a[:, :k, :k] = 2 * gram * s[:, :, None] * s[:, None, :]
+    a[:, :k, k] = s
+    a[:, k, :k] = s
+    a[:, np.arange(k), np.arange(k)] += 1.0 - s  # rows off the support pin l_i = 0
+    rhs = np.concatenate([diag * s, np.ones((m, 1))], axis=1)
+    try:
+        sol = np.linalg.solve(a, rhs[:, :, None])[:, :k, 0]
+    except np.linalg.LinAlgError:  # an exactly singular support: least-squares solution for all
+        sol = np.full((m, k), np.nan)
+    bad = ~np.all(np.isfinite(sol), axis=1)
+    if bad.any():
+        sol[bad] = np.einsum("nij,nj->ni", np.linalg.pinv(a[bad]), rhs[bad])[:, :k]
+    return sol * s
+
+
+def _meb_wolfe(gram: np.ndarray, diag: np.ndarray, rtol: float, max_iter: int) -> np.ndarray:
+    """Wolfe's active-set method on the MEB dual, vectorised over images; returns the weights l."""
+    n, k = diag.shape
+    rows = np.arange(n)
+    start = np.argmax(diag, axis=1)  # the point farthest from the mean
+    lam = np.zeros((n, k))
+    lam[rows, start] = 1.0
+    supp = lam > 0  # Wolfe's "corral": the points that may carry weight
+    added = start.copy()
+    todo = rows
+    for _ in range(max_iter):
+        if todo.size == 0:
+            break
+        g, d, s, lm = gram[todo], diag[todo], supp[todo], lam[todo]
+        aff = _affine_max(g, d, s)
+        neg = s & (aff < 0)
+        minor = neg.any(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(neg, lm / (lm - aff), np.inf)
+        theta = np.where(minor, np.min(ratio, axis=1), 1.0)
+        new = np.clip(lm + theta[:, None] * (aff - lm), 0.0, None)
+        drop = np.argmin(ratio, axis=1)
+        r = np.arange(todo.size)
+        new[r[minor], drop[minor]] = 0.0  # the weight that hit zero leaves the support
+        s[r[minor], drop[minor]] = False
+        new /= new.sum(axis=1, keepdims=True)
+        gl = np.einsum("nkj,nj->nk", g, new)
+        grad = d - 2 * gl
+        lg = np.einsum("nk,nk->n", new, grad)
+        i_fw = np.argmax(grad, axis=1)
+        gap = grad[r, i_fw] - lg  # = r^2 - f(l), the duality gap
+        r2 = gap + lg + np.einsum("nk,nk->n", new, gl)
+        stalled = minor & (theta <= 0) & (drop == added[todo])  # rounding: a new point rejected at once
+        done = (~minor & (gap <= rtol * r2)) | stalled | (~minor & s[r, i_fw])
+        grow = ~minor & ~done
+        s[r[grow], i_fw[grow]] = True
+        added[todo[grow]] = i_fw[grow]
+        lam[todo], supp[todo] = new, s
+        todo = todo[~done]
+    return lam
+
+
+# --------------------------------------------------------------------------------- ImageNet-C
+
+
+def _sum_ratio(num: np.ndarray, den: np.ndarray) -> float:
+    d = float(np.sum(den))
+    return float(np.sum(num)) / d if d != 0 else float("nan")
+
+
+def _errs(name_a: str, a: Sequence[float], name_b: str, b: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(
+            f"{name_a}, {name_b} need equal 1-D shapes (one error per severity): {x.shape} {y.shape}"
+        )
+    return x, y
+
+
+def corruption_error(err_model: Sequence[float], err_ref: Sequence[float]) -> float:
+    """Corruption error of one corruption c (ImageNet-C; Hendrycks & Dietterich 2019).
+
+    ``CE_c = sum_s E_{s,c}(f) / sum_s E_{s,c}(ref)`` over severities s, where E is the top-1 error rate
+    and ref is the reference model named in the run (ImageNet-C used AlexNet). Returns ``nan`` (not an
+    exception) when the reference's summed error is 0, and for empty inputs.
+    """
+    m, r = _errs("err_model", err_model, "err_ref", err_ref)
+    return _sum_ratio(m, r)
+
+
+def relative_corruption_error(
+    err_model: Sequence[float], clean_err_model: float, err_ref: Sequence[float], clean_err_ref: float
+) -> float:
+    """Relative corruption error (Hendrycks & Dietterich 2019): the degradation relative to clean error.
+
+    ``rCE_c = sum_s (E_{s,c}(f) - E_clean(f)) / sum_s (E_{s,c}(ref) - E_clean(ref))``. Returns ``nan``
+    when the denominator is 0 (the reference does not degrade) or the inputs are empty.
+    """
+    m, r = _errs("err_model", err_model, "err_ref", err_ref)
+    return _sum_ratio(m - float(clean_err_model), r - float(clean_err_ref))
+
+
+def mean_corruption_error(ces: Mapping[str, float]) -> float:
+    """mCE (or relative mCE): mean of per-corruption CE values (Hendrycks & Dietterich 2019).
+
+    ``nan`` when empty; a ``nan`` CE propagates so an undefined corruption is never silently dropped.
+    """
+    vals = np.asarray(list(ces.values()), dtype=np.float64)
+    return float(vals.mean()) if vals.size else float("nan")
