@@ -66,6 +66,14 @@ class MriBiasField(Primitive):
         return to_uint8(to_float(image) * _rgb(field))
 
 
+def _is_gray(image: np.ndarray) -> bool:
+    return (
+        image.shape[2] == 3
+        and np.array_equal(image[:, :, 0], image[:, :, 1])
+        and np.array_equal(image[:, :, 0], image[:, :, 2])
+    )
+
+
 @register(
     "mri_ghosting",
     "medical",
@@ -92,6 +100,9 @@ class MriGhosting(Primitive):
     direction: Literal["vertical", "horizontal"] = Field("vertical", description="phase-encode direction")
 
     def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
+        if _is_gray(image):  # MR images are grayscale: one plane instead of three (3x faster)
+            out = self.apply(np.ascontiguousarray(image[:, :, :1]), ctx)
+            return np.ascontiguousarray(np.repeat(out[:, :, :1], 3, axis=2))
         lo, hi = sorted((self.period_min, self.period_max))
         period = ctx.rng.uniform(lo, hi)
         phase0 = ctx.rng.uniform(0.0, 2 * np.pi)

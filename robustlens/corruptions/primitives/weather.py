@@ -174,9 +174,10 @@ def _dendrites(shape: tuple[int, int], count: int, length: float, rng: np.random
         branches.append(np.stack([starts, ends], 2).reshape(-1, 2, 2))
     canvas = np.zeros((rh, rw), np.uint8)
     cv2.polylines(
-        canvas, np.rint(np.concatenate(branches) * 8).astype(np.int32), False, 150, 1, cv2.LINE_AA, 3
+        canvas, np.rint(np.concatenate(branches) * 8).astype(np.int32), False, 150, 1, cv2.LINE_8, 3
     )
-    cv2.polylines(canvas, np.rint(stems * 8).astype(np.int32), False, 255, 1, cv2.LINE_AA, 3)
+    # LINE_8 rather than LINE_AA: the 0.5 px blur applied after drawing antialiases (and is faster)
+    cv2.polylines(canvas, np.rint(stems * 8).astype(np.int32), False, 255, 1, cv2.LINE_8, 3)
     return canvas.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
