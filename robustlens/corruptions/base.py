@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict
 
 REFERENCE_SIDE = 224
 LADDER_STEPS = 5
+IMAGENET_C = ("imagenet_c",)  # tag: part of the ImageNet-C set (Hendrycks & Dietterich 2019)
+PIXEL_LEVEL = "pixel_level"  # tag: acts on the stored pixel grid (codecs, dithering), not rescaled
 
 FAMILIES: dict[str, str] = {
     "noise": "sensor and transmission noise (ImageNet-C noise set)",

@@ -119,3 +119,27 @@ def albu(factory: Callable[..., Any], args: tuple[Any, ...], image: np.ndarray, 
     compose = _compose(factory, args)
     compose.set_random_seed(ctx.seed())
     return compose(image=image)["image"]
+
+
+def grain_noise(
+    shape: tuple[int, ...], ctx: Context, kind: str = "normal", grain: str = "reference"
+) -> np.ndarray:
+    """Float32 noise (standard normal or uniform [0, 1)) of ``shape`` = (h, w) or (h, w, c).
+
+    ``grain='reference'`` draws one value per pixel of the 224 px reference grid and enlarges it
+    (nearest neighbour) on larger images, so the noise a model sees after resizing to its input is
+    the same at any resolution; ``grain='pixel'`` draws per stored pixel, as a sensor does (it then
+    averages away when a large image is downsampled).
+    """
+    h, w = shape[0], shape[1]
+    small = (max(1, round(h / ctx.scale)), max(1, round(w / ctx.scale)), *shape[2:])
+    draw_shape = small if grain == "reference" and ctx.scale > 1.25 else tuple(shape)
+    if kind == "normal":
+        noise = ctx.rng.standard_normal(draw_shape, dtype=np.float32)
+    else:
+        noise = ctx.rng.random(draw_shape, dtype=np.float32)
+    if draw_shape != tuple(shape):
+        noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_NEAREST)
+        if len(shape) == 3 and noise.ndim == 2:
+            noise = noise[:, :, None]
+    return noise

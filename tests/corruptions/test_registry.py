@@ -114,3 +114,28 @@ def test_out_of_range_parameter_is_rejected(name: str) -> None:
         compile_spec({"name": "x", "recipe": [{"name": name, "ladder": {param: [hi + 1e3] * 5}}]})
     assert param in str(err.value)
     assert err.value.field and param in err.value.field
+
+
+def _square(image: np.ndarray, side: int) -> np.ndarray:
+    s = min(image.shape[:2])
+    crop = np.ascontiguousarray(image[:s, :s])
+    return cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
+
+
+@pytest.fixture(scope="module")
+def two_resolutions() -> list[tuple[np.ndarray, np.ndarray]]:
+    import skimage.data
+
+    return [(_square(im, 224), _square(im, 896)) for im in (skimage.data.astronaut(), skimage.data.coffee())]
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "pixel_level" not in REGISTRY[n].tags])
+def test_severity_is_resolution_aware(name: str, two_resolutions: list) -> None:
+    """The same severity degrades a 896 px image about as much as a 224 px one, as a model sees them
+    (after resizing to 224 px). Pixel-level primitives (codecs, dithering) are exempt by design."""
+    c = single(name)
+    small_scores, big_scores = [], []
+    for k, (small, big) in enumerate(two_resolutions):
+        small_scores.append(ssim(small, c(small, 3, seed=k)))
+        big_scores.append(ssim(small, _square(c(big, 3, seed=k), 224)))
+    assert abs(np.mean(small_scores) - np.mean(big_scores)) < 0.06, (small_scores, big_scores)

@@ -12,10 +12,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from robustlens.corruptions.base import Context, Primitive, register
+from robustlens.corruptions.base import IMAGENET_C, Context, Primitive, register
 from robustlens.corruptions.ops import disk_kernel, filter2d, gaussian, line_kernel, remap, to_uint8
-
-IMAGENET_C = ("imagenet_c",)
 
 
 @register(

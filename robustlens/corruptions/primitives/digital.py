@@ -17,11 +17,18 @@ import numpy as np
 from PIL import Image
 from pydantic import Field
 
-from robustlens.corruptions.base import Context, Primitive, register
+from robustlens.corruptions.base import IMAGENET_C, PIXEL_LEVEL, Context, Primitive, register
 from robustlens.corruptions.ops import albu, resize
 
-IMAGENET_C = ("imagenet_c",)
 _INTERPOLATION = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}
+
+
+def _effective_factor(factor: float, ctx: Context) -> float:
+    """Resolution-aware resampling factor: ``factor`` is relative to the 224 px reference, so the
+    effective capture resolution is ``224 * factor`` px on the short side for images larger than the
+    reference (a 2000 px photo is pixelated to the same detail as a 224 px crop); smaller images
+    are resampled by ``factor`` itself."""
+    return factor / max(1.0, ctx.scale)
 
 
 def _jpeg_transform(quality: int) -> object:
@@ -36,7 +43,7 @@ def _jpeg_transform(quality: int) -> object:
     ladder={"quality": (25, 18, 15, 10, 7)},
     identity={"quality": 100},
     stochastic=False,
-    tags=IMAGENET_C,
+    tags=(*IMAGENET_C, PIXEL_LEVEL),
     backend="albumentations",
 )
 class Jpeg(Primitive):
@@ -60,6 +67,7 @@ class Jpeg(Primitive):
     ladder={"quality": (30, 15, 8, 3, 0)},
     identity={"quality": 100},
     stochastic=False,
+    tags=(PIXEL_LEVEL,),
     backend="pillow",
 )
 class WebP(Primitive):
@@ -105,7 +113,8 @@ class Pixelate(Primitive):
 
     def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
         h, w = image.shape[:2]
-        small = resize(image, round(w * self.factor), round(h * self.factor), cv2.INTER_AREA)
+        f = _effective_factor(self.factor, ctx)
+        small = resize(image, round(w * f), round(h * f), cv2.INTER_AREA)
         return resize(small, w, h, cv2.INTER_AREA)
 
 
@@ -131,7 +140,8 @@ class Downscale(Primitive):
 
     def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
         h, w = image.shape[:2]
-        small = resize(image, round(w * self.factor), round(h * self.factor), cv2.INTER_AREA)
+        f = _effective_factor(self.factor, ctx)
+        small = resize(image, round(w * f), round(h * f), cv2.INTER_AREA)
         return resize(small, w, h, _INTERPOLATION[self.interpolation])
 
 
@@ -148,6 +158,7 @@ def _posterise_lut(levels: int) -> np.ndarray:
     ladder={"bits": (5.5, 4.5, 3.5, 2.5, 2.0)},
     identity={"bits": 8.0},
     stochastic=False,
+    tags=(PIXEL_LEVEL,),
     backend="opencv",
 )
 class BitDepth(Primitive):
@@ -183,6 +194,7 @@ _BAYER8 = _bayer(8)
     ladder={"levels": (16, 8, 6, 4, 3)},
     identity={"levels": 256},
     stochastic=False,
+    tags=(PIXEL_LEVEL,),
 )
 class ColorQuantization(Primitive):
     """Palette reduction: GIF-style few-colour images with ordered dithering and false contours.

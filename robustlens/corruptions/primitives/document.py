@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from robustlens.corruptions.base import Context, Primitive, register
+from robustlens.corruptions.base import PIXEL_LEVEL, Context, Primitive, register
 from robustlens.corruptions.ops import gaussian, smooth_field, to_float, to_uint8
 
 DOCUMENT = ("document",)
@@ -165,7 +165,7 @@ _SCREEN_ANGLES = (15.0, 75.0, 0.0)
     "document",
     ladder={"strength": (0.12, 0.25, 0.4, 0.6, 0.85), "period": (2.5, 3.0, 3.5, 4.0, 5.0)},
     identity={"strength": 0.0, "period": 2.5},
-    tags=DOCUMENT,
+    tags=(*DOCUMENT, PIXEL_LEVEL),
 )
 class Halftone(Primitive):
     """Halftone printing or fax: continuous tones rendered as dots of a periodic screen.

@@ -14,10 +14,9 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from robustlens.corruptions.base import Context, Primitive, register
+from robustlens.corruptions.base import IMAGENET_C, Context, Primitive, register
 from robustlens.corruptions.ops import remap, smooth_field
 
-IMAGENET_C = ("imagenet_c",)
 Border = Literal["reflect", "constant"]
 _BORDER = {"reflect": cv2.BORDER_REFLECT_101, "constant": cv2.BORDER_CONSTANT}
 

@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from robustlens.corruptions.base import Context, Primitive, register
+from robustlens.corruptions.ops import grain_noise
 from robustlens.corruptions.primitives.light import GAMMA, fast_uint8, from_linear, power, to_linear
 
 _LINEAR = to_linear(np.arange(256, dtype=np.uint8).reshape(1, 256)).astype(np.float64)
@@ -46,7 +47,7 @@ class LowLight(Primitive):
         gain = self.light ** (1.0 - self.gain_compensation) / (self.light * self.full_well)
         mean_lut = (electrons * gain).astype(np.float32).reshape(1, 256)
         std_lut = (np.sqrt(electrons + self.read_noise**2) * gain).astype(np.float32).reshape(1, 256)
-        noisy = ctx.rng.standard_normal(image.shape, dtype=np.float32)
+        noisy = grain_noise(image.shape, ctx)
         noisy *= cv2.LUT(image, std_lut)
         noisy += cv2.LUT(image, mean_lut)
         exponent = (1.0 + self.shadow_gamma * (1.0 - self.light)) / GAMMA

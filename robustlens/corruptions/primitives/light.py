@@ -15,10 +15,9 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from robustlens.corruptions.base import Context, Primitive, register
+from robustlens.corruptions.base import IMAGENET_C, Context, Primitive, register
 from robustlens.corruptions.ops import to_float
 
-IMAGENET_C = ("imagenet_c",)
 GAMMA = 2.2
 _ZERO, _ONE = np.float32(0.0), np.float32(1.0)
 _LINEAR_LUT = ((np.arange(256, dtype=np.float64) / 255.0) ** GAMMA).astype(np.float32).reshape(1, 256)

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from robustlens.corruptions.base import Context, Primitive, register
-from robustlens.corruptions.ops import to_float, to_uint8
+from robustlens.corruptions.ops import grain_noise, to_float, to_uint8
 
 MEDICAL = ("medical",)
 
@@ -195,7 +195,7 @@ class XrayLowDose(Primitive):
         counts = t + np.float32(s)  # fluence in units of N0
         if self.quantum > 0:
             q = np.float32(self.quantum)
-            noise = _rgb(ctx.rng.standard_normal(image.shape[:2], dtype=np.float32))
+            noise = _rgb(grain_noise(image.shape[:2], ctx))
             counts += cv2.sqrt(counts * q + (np.float32(self.read_noise) * q) ** 2) * noise
         counts = cv2.log(np.maximum(counts, np.float32(1e-4)))
         # display: log-transform and window so that an unattenuated pixel stays at 0

@@ -1,18 +1,20 @@
 """Noise family: the ImageNet-C noise corruptions (Hendrycks & Dietterich, ICLR 2019).
 
-Ladders follow ImageNet-C's parameter lists; noise is per pixel (it is a per-photosite
-phenomenon), so it is not rescaled with resolution.
+Ladders follow ImageNet-C's parameter lists. By default (``grain='reference'``) the noise is drawn on
+the 224 px reference grid, so a severity degrades a 2000 px photo as much as a 224 px crop once the
+model has resized it; ``grain='pixel'`` draws per stored pixel, as the sensor does, and then averages
+away on large images (a true effect when the deployed camera has more pixels than the model uses).
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from pydantic import Field
 
-from robustlens.corruptions.base import Context, Primitive, register
-from robustlens.corruptions.ops import to_float, to_uint8
-
-IMAGENET_C = ("imagenet_c",)
+from robustlens.corruptions.base import IMAGENET_C, Context, Primitive, register
+from robustlens.corruptions.ops import grain_noise, to_float, to_uint8
 
 
 @register(
@@ -26,10 +28,13 @@ class GaussianNoise(Primitive):
     """Additive white Gaussian noise: sensor read noise and thermal noise in poor light."""
 
     sigma: float = Field(0.18, ge=0.0, le=1.0, description="noise std as a fraction of full scale")
+    grain: Literal["reference", "pixel"] = Field(
+        "reference", description="noise grain: the 224 px reference grid, or per stored pixel"
+    )
 
     def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
         x = to_float(image)
-        x += ctx.rng.standard_normal(x.shape, dtype=np.float32) * np.float32(self.sigma)
+        x += grain_noise(x.shape, ctx, grain=self.grain) * np.float32(self.sigma)
         return to_uint8(x)
 
 
@@ -50,11 +55,14 @@ class ShotNoise(Primitive):
     """
 
     strength: float = Field(1 / 12, ge=0.0, le=1.0, description="1 / photon count at full scale")
+    grain: Literal["reference", "pixel"] = Field(
+        "reference", description="noise grain: the 224 px reference grid, or per stored pixel"
+    )
 
     def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
         x = to_float(image)
         std = np.sqrt(x * np.float32(self.strength))
-        return to_uint8(x + std * ctx.rng.standard_normal(x.shape, dtype=np.float32))
+        return to_uint8(x + std * grain_noise(x.shape, ctx, grain=self.grain))
 
 
 @register(
@@ -68,10 +76,13 @@ class ImpulseNoise(Primitive):
     """Salt-and-pepper impulse noise: bit errors in transmission or faulty sensor read-out."""
 
     amount: float = Field(0.09, ge=0.0, le=1.0, description="fraction of corrupted samples")
+    grain: Literal["reference", "pixel"] = Field(
+        "reference", description="noise grain: the 224 px reference grid, or per stored pixel"
+    )
 
     def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
         out = image.copy()
-        u = ctx.rng.random(image.shape, dtype=np.float32)
+        u = grain_noise(image.shape, ctx, "uniform", self.grain)
         half = np.float32(self.amount / 2)
         out[u < half] = 0
         out[(u >= half) & (u < 2 * half)] = 255
@@ -89,8 +100,11 @@ class SpeckleNoise(Primitive):
     """Multiplicative speckle noise: signal-dependent noise from coherent or analogue sensors."""
 
     sigma: float = Field(0.35, ge=0.0, le=1.5, description="std of the multiplicative factor")
+    grain: Literal["reference", "pixel"] = Field(
+        "reference", description="noise grain: the 224 px reference grid, or per stored pixel"
+    )
 
     def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
         x = to_float(image)
-        x += x * ctx.rng.standard_normal(x.shape, dtype=np.float32) * np.float32(self.sigma)
+        x += x * grain_noise(x.shape, ctx, grain=self.grain) * np.float32(self.sigma)
         return to_uint8(x)

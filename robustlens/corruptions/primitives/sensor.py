@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from robustlens.corruptions.base import Context, Primitive, register
-from robustlens.corruptions.ops import remap, to_float
+from robustlens.corruptions.ops import grain_noise, remap, to_float
 from robustlens.corruptions.primitives.light import fast_uint8
 
 
@@ -107,7 +107,7 @@ class ISONoise(Primitive):
         chroma = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
         # Renormalise: channel-mean removal and bilinear upsampling both lower the std.
         noise = chroma * np.float32(self.chroma / (float(chroma.std()) + 1e-6))
-        noise += rng.standard_normal((h, w, 1), dtype=np.float32)
+        noise += grain_noise((h, w, 1), ctx)
         luma = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
         std = cv2.sqrt(luma + np.float32(self.floor)) * np.float32(self.intensity)
         noise *= std[:, :, None]

@@ -15,10 +15,9 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from robustlens.corruptions.base import REFERENCE_SIDE, Context, Primitive, register
+from robustlens.corruptions.base import IMAGENET_C, REFERENCE_SIDE, Context, Primitive, register
 from robustlens.corruptions.ops import blend, gaussian, line_kernel, to_float, to_uint8
 
-IMAGENET_C = ("imagenet_c",)
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 RGB = tuple[Unit, Unit, Unit]
 # Smoothed derivative toward the lower right (a 3x3 Sobel pair), for highlights on drop rims.
