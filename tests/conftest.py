@@ -7,6 +7,10 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+if "ROBUSTLENS_CACHE" not in os.environ:  # never read or pollute the user's embedding cache
+    import tempfile
+
+    os.environ["ROBUSTLENS_CACHE"] = tempfile.mkdtemp(prefix="robustlens-test-cache-")
 
 import cv2
 import numpy as np

@@ -117,6 +117,12 @@ def eval_cmd(
     no_amp: bool = typer.Option(False, "--no-amp", help="Disable mixed precision on CUDA."),
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for intervals."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard finished cells and recompute."),
+    corrupt_at: str = typer.Option(
+        "native",
+        "--corrupt-at",
+        help="'native': corrupt the stored image; 'model': corrupt the resized "
+        "model input (as ImageNet-C does; much faster for large images).",
+    ),
 ) -> None:
     """Evaluate models on a plan: every corruption x severity, with bootstrap 95% intervals."""
     from robustlens.data.sources import open_images
@@ -125,6 +131,10 @@ def eval_cmd(
     from robustlens.schemas import CorruptionPlan
     from robustlens.userfiles import load_specs
 
+    if corrupt_at not in ("native", "model"):
+        raise UserInputError(
+            f"--corrupt-at {corrupt_at!r} is not allowed.", fix="Use native or model.", field="corrupt_at"
+        )
     if labels not in ("auto", "none"):
         raise UserInputError(
             f"--labels {labels!r} is not allowed.", fix="Use --labels auto or --labels none.", field="labels"
@@ -148,6 +158,7 @@ def eval_cmd(
         templates=tmpl,
         checkpoints=parse_checkpoints(checkpoint, all_models),
         n_boot=bootstrap,
+        corrupt_at=corrupt_at,
     )
     console.print(
         f"{len(images.items)} images ({images.kind}, {'labelled' if images.labelled else 'label-free'}), "

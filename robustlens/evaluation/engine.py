@@ -9,9 +9,10 @@ a model whose cells are all finished is not even loaded, so a re-run costs almos
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ import torch
 from robustlens import __version__
 from robustlens.corruptions.compiler import compile_plan
 from robustlens.data.sources import ImageSet
+from robustlens.errors import UserInputError
 from robustlens.evaluation.cache import EmbeddingCache
 from robustlens.evaluation.loader import CellImages, CellJob, default_workers, make_loader
 from robustlens.evaluation.store import CLEAN, RunStore
@@ -42,6 +44,7 @@ class EngineOptions:
     templates: Sequence[str] = DEFAULT_TEMPLATES
     checkpoints: Mapping[str, str] = field(default_factory=dict)
     n_boot: int = 1000
+    corrupt_at: str = "native"  # "native": the stored image; "model": the model-resolution input
 
 
 class ProgressSink(Protocol):
@@ -93,6 +96,7 @@ def evaluate(
         "class_names": images.class_names,
         "templates": list(options.templates),
         "seed": plan.seed,
+        "corrupt_at": options.corrupt_at,
     }
     manifest = {
         "plan": plan.model_dump(mode="json"),
@@ -111,6 +115,7 @@ def evaluate(
             runner.run_model(model_id)
     result = summarize(store, plan, list(models), reference, brief=brief, n_boot=options.n_boot)
     result.save(store.root / "result.json")
+    shutil.rmtree(store.root / "inputs", ignore_errors=True)  # model-resolution copies: only for resuming
     return result
 
 
@@ -147,6 +152,7 @@ class _Runner:
         self.progress = progress
         self.cells = [(s.name, float(sev)) for s in plan.specs for sev in plan.severities]
         self.spec_json = {s.name: s.model_dump_json() for s in plan.specs}
+        self.inputs: Path | None = None
 
     def pending(self, model_id: str) -> bool:
         return any(not self.store.is_done(model_id, c, s) for c, s in [(CLEAN, 0.0), *self.cells])
@@ -162,6 +168,7 @@ class _Runner:
         done = sum(self.store.is_done(model_id, c, s) for c, s in [(CLEAN, 0.0), *self.cells])
         self.progress.start_model(model_id, len(self.cells) + 1, done)
         text = self._text(model)
+        self.inputs = self._inputs_path(model)
         clean_emb, clean_pred, items = self._clean(model, text, batch, workers)
         captions = self._captions(model, items)
         ids = [i.id for i in items]
@@ -172,6 +179,7 @@ class _Runner:
             if not self.store.is_done(model_id, c, s)
         ]
         if jobs:
+            inputs = self._ensure_inputs(model, items, batch, workers)
             dataset = CellImages(
                 jobs,
                 [str(i.path) for i in items],
@@ -179,6 +187,7 @@ class _Runner:
                 model.image_transform,
                 self.plan.seed,
                 model.image_size,
+                inputs=inputs,
             )
             for job, emb, _, seconds in self._encode(model, dataset, batch, workers):
                 corruption, severity = job.key
@@ -201,7 +210,48 @@ class _Runner:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
-    def _encode(self, model: VisionLanguageModel, dataset: CellImages, batch: int, workers: int):
+    def _inputs_path(self, model: VisionLanguageModel) -> Path | None:
+        """Where model-resolution copies live when corrupting at model resolution (None otherwise)."""
+        if self.options.corrupt_at != "model":
+            return None
+        if not getattr(model.image_transform, "splittable", False):
+            raise UserInputError(
+                f"--corrupt-at model is not available for {model.id}.",
+                why="its preprocessing cannot be split into resize/crop and normalisation.",
+                fix="Use --corrupt-at native (the default) for this model.",
+                field="corrupt_at",
+            )
+        return self.store.root / "inputs" / f"{model.preprocess_fingerprint}.npy"
+
+    def _ensure_inputs(
+        self, model: VisionLanguageModel, items: list[Any], batch: int, workers: int
+    ) -> str | None:
+        """With corrupt_at='model': resize/crop every valid image once into a .npy the workers memory-map."""
+        if self.inputs is None:
+            return None
+        if not self.inputs.exists():
+            job = CellJob((CLEAN, 0.0), None, 0.0, tuple(range(len(items))))
+            dataset = CellImages(
+                [job],
+                [str(i.path) for i in items],
+                [i.id for i in items],
+                model.image_transform,
+                self.plan.seed,
+                model.image_size,
+            )
+            writer = _InputsWriter(self.inputs, len(items))
+            for _, positions, pixels, _ in make_loader(dataset, batch, workers, model.device):
+                writer.write(positions, pixels)
+            writer.finish()
+        return str(self.inputs)
+
+    def _encode(
+        self,
+        model: VisionLanguageModel,
+        dataset: CellImages,
+        batch: int,
+        workers: int,
+    ) -> Iterator[tuple[CellJob, np.ndarray, dict[int, str], float]]:
         """Yield (job, embeddings, {position: error}, seconds) per finished job, in job order."""
         buffers: dict[int, list[np.ndarray]] = {}
         errors: dict[int, dict[int, str]] = {}
@@ -337,3 +387,28 @@ class _Runner:
                 "workers": workers,
             }
         )
+
+
+class _InputsWriter:
+    """Collects model-resolution uint8 copies from the clean pass into one .npy (memory-mapped by
+    the workers); written under a temporary name and renamed when complete, so resume can trust it."""
+
+    def __init__(self, path: Path, n: int) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.partial")
+        self.n = n
+        self.array: np.ndarray | None = None
+
+    def write(self, positions: list[int], pixels: torch.Tensor) -> None:
+        if self.array is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            shape = (self.n, pixels.shape[2], pixels.shape[3], pixels.shape[1])
+            self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.uint8, shape=shape)
+        self.array[positions] = pixels.permute(0, 2, 3, 1).numpy()
+
+    def finish(self) -> None:
+        if self.array is None:
+            return
+        self.array.flush()
+        self.array = None
+        self.tmp.replace(self.path)

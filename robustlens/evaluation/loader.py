@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from robustlens.corruptions.compiler import CompiledCorruption, compile_spec
 from robustlens.corruptions.seeding import corruption_seed
 from robustlens.data.images import BadImage, load_image, to_rgb
+from robustlens.models.base import uint8_chw
 from robustlens.schemas import CorruptionSpec
 
 
@@ -32,7 +33,13 @@ class CellJob:
 
 
 class CellImages(Dataset):
-    """Item ``(job, position)`` -> (job index, position, pixels, error or '')."""
+    """Item ``(job, position)`` -> (job index, position, pixels, error or '').
+
+    Pixels are the model's full preprocessing (float) unless the transform is splittable, in which
+    case they are uint8 at model resolution and normalised on the device. With ``inputs`` (a .npy
+    of images already resized and cropped to the model input, see ``corrupt_at='model'``) nothing
+    is decoded or resized per cell: the corruption is applied to what the model sees.
+    """
 
     def __init__(
         self,
@@ -42,6 +49,7 @@ class CellImages(Dataset):
         transform: Callable[[np.ndarray], torch.Tensor],
         run_seed: int,
         image_size: int,
+        inputs: str | None = None,
     ) -> None:
         self.jobs = list(jobs)
         self.paths = list(paths)
@@ -49,7 +57,10 @@ class CellImages(Dataset):
         self.transform = transform
         self.run_seed = run_seed
         self.image_size = image_size
+        self.inputs = inputs
+        self.uint8 = bool(getattr(transform, "splittable", False))
         self._compiled: dict[int, CompiledCorruption] = {}
+        self._memmap: np.ndarray | None = None
 
     def __len__(self) -> int:
         return sum(len(j.indices) for j in self.jobs)
@@ -66,15 +77,26 @@ class CellImages(Dataset):
         job_index, pos = item
         job = self.jobs[job_index]
         idx = job.indices[pos]
-        try:
-            image = load_image(self.paths[idx])
-        except BadImage as exc:
-            return job_index, pos, torch.zeros(3, self.image_size, self.image_size), str(exc)
+        if self.inputs is not None:
+            if self._memmap is None:
+                self._memmap = np.load(self.inputs, mmap_mode="r")
+            image = np.array(self._memmap[idx])
+        else:
+            try:
+                image = load_image(self.paths[idx])
+            except BadImage as exc:
+                dtype = torch.uint8 if self.uint8 else torch.float32
+                return job_index, pos, torch.zeros(3, self.image_size, self.image_size, dtype=dtype), str(exc)
         corruption = self.corruption(job_index)
         if corruption is not None:
             seed = corruption_seed(self.run_seed, self.ids[idx], corruption.name, job.severity)
             image = corruption(image, job.severity, seed)
-        return job_index, pos, self.transform(np.ascontiguousarray(to_rgb(image))), ""
+        rgb = np.ascontiguousarray(to_rgb(image))
+        if self.inputs is not None:
+            return job_index, pos, uint8_chw(rgb), ""
+        if self.uint8:
+            return job_index, pos, uint8_chw(self.transform.geometry(rgb)), ""  # type: ignore[attr-defined]
+        return job_index, pos, self.transform(rgb), ""
 
 
 class CellBatches(Sampler[list[tuple[int, int]]]):

@@ -89,7 +89,7 @@ class RunStore:
                 )
             return True
         if fresh and self.root.exists():
-            for child in ("cells", "text", "result.json", "images.json", "timings.jsonl", "report"):
+            for child in ("cells", "text", "inputs", "result.json", "images.json", "timings.jsonl", "report"):
                 target = self.root / child
                 if target.is_dir():
                     shutil.rmtree(target)

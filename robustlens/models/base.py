@@ -86,10 +86,26 @@ class VisionLanguageModel(ABC):
         return nullcontext()
 
     def encode_images(self, pixels: torch.Tensor) -> np.ndarray:
-        """(N, C, H, W) preprocessed batch -> (N, D) L2-normalised float32."""
-        with torch.inference_mode(), self.autocast():
-            feats = self._encode_images(pixels.to(self.device, non_blocking=True))
+        """(N, C, H, W) preprocessed batch -> (N, D) L2-normalised float32.
+
+        A uint8 batch is geometry-only output of a split transform: it is converted and normalised
+        here, on the device, exactly as ToTensor + Normalize would have done in the worker.
+        """
+        with torch.inference_mode():
+            x = pixels.to(self.device, non_blocking=True)
+            if x.dtype == torch.uint8:
+                x = self._normalise_on_device(x)
+            with self.autocast():
+                feats = self._encode_images(x)
         return _normalise(feats)
+
+    def _normalise_on_device(self, x: torch.Tensor) -> torch.Tensor:
+        mean_std = getattr(self.image_transform, "mean_std", None)
+        if mean_std is None:
+            raise TypeError(f"{self.id}: uint8 pixels need a splittable transform")
+        mean = torch.tensor(mean_std[0], device=x.device).view(1, -1, 1, 1)
+        std = torch.tensor(mean_std[1], device=x.device).view(1, -1, 1, 1)
+        return (x.float().div(255.0) - mean) / std
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """Texts -> (N, D) L2-normalised float32."""
@@ -118,15 +134,46 @@ def _normalise(feats: torch.Tensor) -> np.ndarray:
 
 
 class PilTransform:
-    """Adapts a PIL-based torchvision transform (open_clip's, HF's) to uint8 numpy input."""
+    """Adapts a PIL-based torchvision transform (open_clip's) to uint8 numpy input.
+
+    When the transform ends in ToTensor + Normalize (open_clip's always do), it can be split:
+    ``geometry`` (resize, crop, mode) runs in the worker and yields uint8 pixels, and the float
+    conversion and normalisation run on the model's device (``VisionLanguageModel.encode_images``):
+    the same arithmetic, a quarter of the bytes between processes.
+    """
 
     def __init__(self, transform: Callable[[Any], torch.Tensor]) -> None:
         self.transform = transform
+        steps = list(getattr(transform, "transforms", []))
+        names = [type(t).__name__ for t in steps]
+        self.mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+        self._geometry: list[Any] = []
+        if len(steps) >= 2 and names[-1] == "Normalize" and names[-2] in ("ToTensor", "MaybeToTensor"):
+            self.mean_std = (tuple(steps[-1].mean), tuple(steps[-1].std))
+            self._geometry = steps[:-2]
 
     def __call__(self, image: np.ndarray) -> torch.Tensor:
         from PIL import Image
 
         return self.transform(Image.fromarray(image))
 
+    @property
+    def splittable(self) -> bool:
+        return self.mean_std is not None
+
+    def geometry(self, image: np.ndarray) -> np.ndarray:
+        """Resize/crop (the transform's PIL steps): uint8 RGB in, uint8 RGB at model resolution out."""
+        from PIL import Image
+
+        pil = Image.fromarray(image)
+        for step in self._geometry:
+            pil = step(pil)
+        return np.asarray(pil.convert("RGB"))
+
     def __repr__(self) -> str:
         return f"PilTransform({self.transform!r})"
+
+
+def uint8_chw(image: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 -> 3xHxW uint8 tensor (contiguous, ready to batch)."""
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))

@@ -177,3 +177,29 @@ def test_captioned_manifest_gives_retrieval_recall(setup: dict[str, Path], tmp_p
     for cell in result.cells:
         assert {"i2t_r1", "i2t_r5", "t2i_r10"} <= set(cell.metrics)
         assert 0 <= cell.metrics["i2t_r1"].value <= cell.metrics["i2t_r5"].value <= 1
+
+
+def test_corrupt_at_model_resolution(setup: dict[str, Path], tmp_path: Path) -> None:
+    """Corrupting the resized model input (ImageNet-C style): same cells, skips recorded, resumable."""
+    out = tmp_path / "model_res"
+    args = [*eval_args(setup, out), "--corrupt-at", "model"]
+    assert main(args) == 0
+    result = load(out)
+    assert [s.path for s in result.skipped] == ["global/zz_broken.jpg"]
+    assert all(c.n_images == 18 for c in result.cells)
+    assert not (out / "inputs").exists(), "model-resolution copies are removed once the audit is complete"
+    native = tmp_path / "native"
+    assert main(eval_args(setup, native)) == 0
+    clean_model = load(out).cell(A, "clean", 0.0)
+    clean_native = load(native).cell(A, "clean", 0.0)
+    assert clean_model.metrics["accuracy"] == clean_native.metrics["accuracy"], "clean images are identical"
+    blur_model, blur_native = load(out).cell(A, "blur", 3.0), load(native).cell(A, "blur", 3.0)
+    assert blur_model.metrics["cosine"].value < blur_native.metrics["cosine"].value, (
+        "a defocus sized for 224 px hurts more on the 64 px model input than on the 250 px original"
+    )
+    (out / "cells" / "openclip_rl-tiny-a" / "noise" / "s3.jsonl").unlink()
+    before = (out / "result.json").read_bytes()
+    assert main(args) == 0
+    assert (out / "result.json").read_bytes() == before, (
+        "recomputing a cell at model resolution is reproducible"
+    )
