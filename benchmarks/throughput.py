@@ -77,6 +77,31 @@ def bare_encoder(model_id: str, folder: Path, batch: int, device: str, amp: bool
     return repeats * len(pixels) / (time.perf_counter() - start)
 
 
+def loader_only(model_id: str, folder: Path, batch: int, workers: int, device: str, corrupt_at: str) -> float:
+    """(e) the DataLoader alone (decode/corrupt/preprocess, no encoding), over the same plan."""
+    from robustlens.evaluation.loader import CellImages, CellJob, make_loader
+
+    model = load_model(model_id, device=device)
+    items = open_images(folder).items
+    paths, ids = [str(i.path) for i in items], [i.id for i in items]
+    inputs = None
+    if corrupt_at == "model":
+        arr = np.stack(
+            [model.image_transform.geometry(np.asarray(Image.open(p).convert("RGB"))) for p in paths]
+        )
+        inputs = str(folder.parent / "inputs.npy")
+        np.save(inputs, arr)
+    jobs = [
+        CellJob((s.name, sev), s.model_dump_json(), sev, tuple(range(len(items))))
+        for s in PLAN.specs
+        for sev in PLAN.severities
+    ]
+    dataset = CellImages(jobs, paths, ids, model.image_transform, 0, model.image_size, inputs=inputs)
+    start = time.perf_counter()
+    n = sum(len(pos) for _, pos, _, _ in make_loader(dataset, batch, workers, model.device))
+    return n / (time.perf_counter() - start)
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -123,6 +148,7 @@ def main() -> None:
         evaluate(PLAN, open_images(folder), [args.model], out, options=options)
         rerun = time.perf_counter() - start
         timings = [json.loads(x) for x in (out / "timings.jsonl").read_text().splitlines()]
+        loader = loader_only(args.model, folder, batch, workers, args.device, args.corrupt_at)
         full = sum(t["images"] for t in timings) / sum(t["seconds"] for t in timings)
     gpu = torch.cuda.get_device_name(0) if device.type == "cuda" else f"cpu x{os.cpu_count()}"
     figures = {
@@ -137,6 +163,7 @@ def main() -> None:
         "bare_encoder_img_s": round(bare, 1),
         "full_eval_img_s": round(full, 1),
         "ratio": round(full / bare, 3),
+        "loader_only_img_s": round(loader, 1),
         "first_run_s": round(first, 2),
         "rerun_s": round(rerun, 3),
         "rerun_fraction": round(rerun / first, 4),
@@ -150,6 +177,7 @@ def main() -> None:
         f"  (b) full eval (corrupted)   {full:9.1f} img/s   over {len(timings)} cells x {args.images} images"
     )
     print(f"  (c) ratio b/a               {full / bare:9.3f}       (target >= 0.9)")
+    print(f"  (e) DataLoader alone        {loader:9.1f} img/s   (decode, corrupt, preprocess; no encoder)")
     print(
         f"  (d) re-run / first run      {rerun:.2f} s / {first:.2f} s = {rerun / first:.2%}   (target <= 5%)"
     )

@@ -110,9 +110,11 @@ def evaluate(
     }
     store.open(identity, manifest, options.fresh)
     runner = _Runner(plan, images, hashes, store, options, progress)
-    for model_id in all_models:
-        if runner.pending(model_id):
-            runner.run_model(model_id)
+    pending = [m for m in all_models if runner.pending(m)]
+    if not pending and (store.root / "result.json").exists():
+        return AuditResult.load(store.root / "result.json")  # finished: nothing to recompute
+    for model_id in pending:
+        runner.run_model(model_id)
     result = summarize(store, plan, list(models), reference, brief=brief, n_boot=options.n_boot)
     result.save(store.root / "result.json")
     shutil.rmtree(store.root / "inputs", ignore_errors=True)  # model-resolution copies: only for resuming
