@@ -1,0 +1,1 @@
+"""The LangGraph agent: typed state, thin nodes, the graph builder."""

@@ -1,0 +1,1 @@
+"""LLM layer: OpenAI-compatible client, and the offline expert used when no LLM is configured."""

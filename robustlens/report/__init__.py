@@ -1,0 +1,1 @@
+"""Robustness reports: HTML, Markdown, JSON and CSV renderers and plots."""
