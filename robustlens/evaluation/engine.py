@@ -88,7 +88,10 @@ def evaluate(
     hashes = images.content_hashes()
     store = RunStore(out)
     identity = {
-        "plan": hashlib.blake2b(plan.model_dump_json().encode(), digest_size=12).hexdigest(),
+        "specs": {
+            sp.name: hashlib.blake2b(sp.model_dump_json().encode(), digest_size=12).hexdigest()
+            for sp in plan.specs
+        },
         "dataset": images.fingerprint(hashes),
         "models": all_models,
         "checkpoints": {m: str(options.checkpoints[m]) for m in all_models if m in options.checkpoints},
@@ -112,7 +115,9 @@ def evaluate(
     runner = _Runner(plan, images, hashes, store, options, progress)
     pending = [m for m in all_models if runner.pending(m)]
     if not pending and (store.root / "result.json").exists():
-        return AuditResult.load(store.root / "result.json")  # finished: nothing to recompute
+        stored = AuditResult.load(store.root / "result.json")
+        if stored.plan == plan and stored.models == list(models) and stored.reference_model == reference:
+            return stored  # finished: nothing to recompute
     for model_id in pending:
         runner.run_model(model_id)
     result = summarize(store, plan, list(models), reference, brief=brief, n_boot=options.n_boot)

@@ -79,14 +79,21 @@ class RunStore:
         """Create or reopen the run; returns True when resuming. ``identity`` must match to resume."""
         existing = self.read_manifest()
         if existing is not None and not fresh:
-            if existing.get("identity") != identity:
-                changed = sorted(k for k in identity if existing.get("identity", {}).get(k) != identity[k])
+            old = existing.get("identity", {})
+            changed = sorted(k for k in identity if k != "specs" and old.get(k) != identity[k])
+            old_specs, new_specs = old.get("specs", {}), identity.get("specs", {})
+            changed += [
+                f"spec {n}" for n in sorted(set(old_specs) & set(new_specs)) if old_specs[n] != new_specs[n]
+            ]
+            if changed:
                 raise UserInputError(
-                    f"{self.root} holds a different audit (changed: {', '.join(changed) or 'format'}).",
-                    why="resuming would mix results of different plans, data, models or seeds.",
+                    f"{self.root} holds a different audit (changed: {', '.join(changed)}).",
+                    why="resuming would mix results of different specs, data, models or seeds.",
                     fix="Use another --out directory, or add --fresh to discard the old results.",
                     field="out",
                 )
+            # Extending an audit (new corruptions or severities) keeps every finished cell.
+            self.update_manifest(identity={**identity, "specs": {**old_specs, **new_specs}}, **manifest)
             return True
         if fresh and self.root.exists():
             for child in ("cells", "text", "inputs", "result.json", "images.json", "timings.jsonl", "report"):

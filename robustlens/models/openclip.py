@@ -105,13 +105,36 @@ class OpenClipModel(VisionLanguageModel):
             raise _weights_error(self.id, checkpoint, exc) from None
         finally:
             root.setLevel(level)
+        self._setup(model, preprocess, oc.get_tokenizer(model_name))
+
+    @classmethod
+    def wrap(
+        cls,
+        model: torch.nn.Module,
+        preprocess: Callable[..., torch.Tensor],
+        tokenizer: Callable[..., torch.Tensor],
+        model_id: str,
+        weights: str,
+        device: str = "auto",
+        amp: bool = True,
+    ) -> OpenClipModel:
+        """Adapt an open_clip model built elsewhere (the bundled demo model) to the protocol."""
+        self = cls.__new__(cls)
+        self.id, self.weights, self.device, self.amp = model_id, weights, pick_device(device), amp
+        self._setup(model, preprocess, tokenizer)
+        return self
+
+    def _setup(
+        self, model: torch.nn.Module, preprocess: Callable[..., torch.Tensor], tokenizer: Callable
+    ) -> None:
         self.model = model.eval().to(self.device)
         self._transform = PilTransform(preprocess)
-        self.tokenizer = oc.get_tokenizer(model_name)
+        self.tokenizer = tokenizer
         vision = getattr(model, "visual", None)
         size = getattr(vision, "image_size", 224)
         self.image_size = int(size[0] if isinstance(size, tuple | list) else size)
-        self.embed_dim = int(self.model.encode_text(self.tokenizer(["x"]).to(self.device)).shape[-1])
+        with torch.inference_mode():
+            self.embed_dim = int(self.model.encode_text(self.tokenizer(["x"]).to(self.device)).shape[-1])
         self.logit_scale = float(model.logit_scale.exp().item())
         bias = getattr(model, "logit_bias", None)
         self.logit_bias = float(bias.item()) if bias is not None else None

@@ -203,3 +203,21 @@ def test_corrupt_at_model_resolution(setup: dict[str, Path], tmp_path: Path) -> 
     assert (out / "result.json").read_bytes() == before, (
         "recomputing a cell at model resolution is reproducible"
     )
+
+
+def test_extending_a_plan_computes_only_new_cells(setup: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(eval_args(setup, out)) == 0
+    before = len((out / "timings.jsonl").read_text().splitlines())
+    bigger = tmp_path / "bigger.yaml"
+    bigger.write_text(PLAN_YAML.replace("severities: [1, 3]", "severities: [1, 2, 3]"))
+    args = eval_args(setup, out)
+    args[args.index(str(setup["plan"]))] = str(bigger)
+    assert main(args) == 0
+    after = (out / "timings.jsonl").read_text().splitlines()
+    assert len(after) - before == 2 * 2, "one new severity x 2 corruptions x 2 models"
+    assert {c.severity for c in load(out).cells} == {0.0, 1.0, 2.0, 3.0}
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(PLAN_YAML.replace("gaussian_noise", "shot_noise"))
+    args[args.index(str(bigger))] = str(changed)
+    assert main(args) == 2, "a changed recipe under an existing name must not reuse its cells"

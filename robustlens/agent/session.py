@@ -1,0 +1,117 @@
+"""Drive the graph: non-interactively from a brief (``run``), or as a chat that asks the user at each
+interrupt (``chat``). Both stream node events and record LLM usage (never keys) in the manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from langgraph.types import Command
+
+from robustlens.agent.graph import THREAD, build_graph, sqlite_checkpointer
+from robustlens.agent.nodes import Services
+from robustlens.errors import UserInputError
+from robustlens.evaluation.engine import EngineOptions
+from robustlens.llm.client import LLMClient, LLMConfig
+from robustlens.schemas import DomainBrief
+from robustlens.tools import ToolContext
+
+Ask = Callable[[dict[str, Any]], str]
+Show = Callable[[str], None]
+
+
+def make_services(
+    run_dir: Path,
+    llm: LLMConfig | None = None,
+    critic: LLMConfig | None = None,
+    options: EngineOptions | None = None,
+    data: str | None = None,
+    command: str = "",
+    progress: Any = None,
+) -> Services:
+    main = LLMClient(llm) if llm else None
+    judge = LLMClient(critic) if critic else main
+    ctx = ToolContext(
+        run_dir=run_dir, data=data, critic=judge, options=options or EngineOptions(), command=command
+    )
+    return Services(run_dir=run_dir, ctx=ctx, llm=main, critic=judge, progress=progress)
+
+
+def run_brief(brief: DomainBrief, services: Services, show: Show = lambda _: None) -> dict[str, Any]:
+    """The brief answers the interview; the audit runs to its report without asking anything."""
+    graph = build_graph(services, sqlite_checkpointer(services.run_dir))
+    state = _drive(graph, {"brief": brief.model_dump(mode="json"), "events": []}, None, show)
+    _record(services)
+    return state
+
+
+def chat(
+    services: Services,
+    ask: Ask,
+    show: Show = lambda _: None,
+    resume: bool = False,
+    brief: DomainBrief | None = None,
+) -> dict[str, Any]:
+    """An interactive audit; with ``resume`` it continues from RUN/agent.sqlite."""
+    graph = build_graph(services, sqlite_checkpointer(services.run_dir))
+    if resume:
+        snapshot = graph.get_state(THREAD)
+        if not snapshot.values:
+            raise UserInputError(
+                f"No chat to resume in {services.run_dir}.",
+                fix="Start one with `robustlens chat --out RUN_DIR`.",
+                field="resume",
+            )
+        if not snapshot.next:
+            show("This audit already finished.")
+            return dict(snapshot.values)
+        pending = [i.value for t in snapshot.tasks for i in t.interrupts]
+        start: Any = Command(resume=ask(pending[0])) if pending else None
+    else:
+        start = {"events": [], **({"brief": brief.model_dump(mode="json")} if brief else {})}
+    state = _drive(graph, start, ask, show)
+    _record(services)
+    return state
+
+
+def _drive(graph: Any, start: Any, ask: Ask | None, show: Show) -> dict[str, Any]:
+    payload = start
+    while True:
+        question = None
+        for chunk in graph.stream(payload, THREAD, stream_mode="updates"):
+            for node, update in chunk.items():
+                if node == "__interrupt__":
+                    question = update[0].value
+                elif isinstance(update, dict):
+                    for line in update.get("events", []) or []:
+                        show(line)
+        if question is None:
+            return dict(graph.get_state(THREAD).values)
+        if ask is None:
+            raise UserInputError(
+                f"The brief is incomplete: the agent needs '{question.get('field', '?')}'.",
+                why=str(question.get("text", "")),
+                fix="Add that field to the brief file (see examples/), or use `robustlens chat`.",
+                field=str(question.get("field", "brief")),
+            )
+        payload = Command(resume=ask(question))
+
+
+def _record(services: Services) -> None:
+    from robustlens.evaluation.store import RunStore
+
+    store = RunStore(services.run_dir)
+    if store.read_manifest() is None:
+        return
+    llm = services.llm
+    critic = services.critic
+    store.update_manifest(
+        agent={
+            "planner": "llm" if llm else "offline-expert",
+            "llm": {**llm.config.describe(), "usage": llm.usage.as_dict()} if llm else None,
+            "critic": {**critic.config.describe(), "usage": critic.usage.as_dict()}
+            if critic and critic is not llm
+            else ("same as llm" if critic else "offline-rules"),
+        }
+    )

@@ -1,0 +1,164 @@
+"""Audit stages the agent and its tools share: plain, typed functions, each usable without the graph.
+
+open the brief's images -> check a plan (validation + critic) -> evaluate -> refine -> report.
+Critique uses the critic LLM when one is configured and the offline rule critic otherwise; either
+way the verdict says who judged.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from robustlens.data.sources import ImageSet, open_images
+from robustlens.errors import UserInputError
+from robustlens.evaluation.engine import EngineOptions, evaluate
+from robustlens.schemas import (
+    AuditResult,
+    CorruptionPlan,
+    CorruptionSpec,
+    CriticVerdict,
+    DomainBrief,
+    FailureAnalysis,
+    ValidationReport,
+)
+from robustlens.validation import Thresholds, sample_images, validate_spec
+
+
+def open_brief_images(brief: DomainBrief, data: str | None = None) -> ImageSet:
+    """The dataset named by the user (``data`` from the command line wins over the brief)."""
+    source = data or (brief.image_source.path if brief.image_source else None)
+    if not source:
+        raise UserInputError(
+            "The brief names no images to audit.",
+            fix="Set image_source.path in the brief or pass --data (a folder, a manifest or demo:textile).",
+            field="image_source",
+        )
+    labels = brief.labels is not None
+    names = (brief.image_source.class_names if brief.image_source else None) or brief.labels
+    images = open_images(
+        source, labels=labels, class_names=names, max_images=brief.budget.max_images, seed=brief.seed
+    )
+    if not labels and brief.labels is None and names:
+        images.class_names = list(names)
+    return images
+
+
+def critique_spec(
+    spec: CorruptionSpec,
+    brief: DomainBrief,
+    ssim: dict[str, float],
+    critic: object | None,
+    samples: Sequence[np.ndarray] = (),
+) -> CriticVerdict:
+    """The critic LLM's verdict (with thumbnails when it sees images), or the offline rule critic's."""
+    if critic is None:
+        from robustlens.llm.offline import critique
+
+        return critique(spec, brief)
+    from robustlens.corruptions.compiler import compile_spec
+    from robustlens.corruptions.seeding import corruption_seed
+    from robustlens.llm.critic import llm_critique
+
+    corruption = compile_spec(spec)
+    thumbs = [
+        _png(corruption(im, 3.0, corruption_seed(brief.seed, f"critic{i}", spec.name, 3.0)))
+        for i, im in enumerate(samples[:2])
+    ]
+    return llm_critique(critic, spec, brief, ssim, thumbs)  # type: ignore[arg-type]
+
+
+def check_plan(
+    plan: CorruptionPlan,
+    brief: DomainBrief,
+    samples: Sequence[np.ndarray],
+    critic: object | None = None,
+    thresholds: Thresholds = Thresholds(),
+) -> list[ValidationReport]:
+    """Validation (schema, SSIM ladder) plus the critic's realism verdict, per spec."""
+    reports = []
+    for spec in plan.specs:
+        report = validate_spec(spec, samples, thresholds, plan.seed)
+        if report.checks and report.checks[0].passed:
+            verdict = critique_spec(spec, brief, report.ssim_by_severity, critic, samples)
+            report = report.model_copy(update={"critic": verdict, "ok": report.ok and verdict.realistic})
+        reports.append(report)
+    return reports
+
+
+def keep_passing(plan: CorruptionPlan, reports: Sequence[ValidationReport]) -> CorruptionPlan | None:
+    ok = {r.spec_name for r in reports if r.ok}
+    specs = [s for s in plan.specs if s.name in ok]
+    if not specs:
+        return None
+    dropped = [s.name for s in plan.specs if s.name not in ok]
+    note = f" Dropped after validation: {', '.join(dropped)}." if dropped else ""
+    return plan.model_copy(update={"specs": specs, "notes": (plan.notes + note).strip()})
+
+
+def run_audit(
+    brief: DomainBrief,
+    plan: CorruptionPlan,
+    images: ImageSet,
+    run_dir: Path,
+    options: EngineOptions,
+    validation: Sequence[ValidationReport] = (),
+    command: str = "",
+    progress: object | None = None,
+) -> AuditResult:
+    if not brief.models:
+        raise UserInputError(
+            "The brief names no model to audit.", fix="Add models: [ID, ...] to the brief.", field="models"
+        )
+    result = evaluate(
+        plan,
+        images,
+        brief.models,
+        run_dir,
+        reference=brief.reference_model,
+        options=options,
+        brief=brief,
+        command=command,
+        progress=progress,
+    )  # type: ignore[arg-type]
+    result = result.model_copy(update={"validation": list(validation)})
+    result.save(run_dir / "result.json")
+    return result
+
+
+def refine_around_collapse(plan: CorruptionPlan, analysis: FailureAnalysis) -> CorruptionPlan | None:
+    """The offline iteration rule: add half-step severities just below each collapse point, so the
+    report can say where exactly a model breaks. None when there is nothing to refine."""
+    extra = set()
+    for point in analysis.collapse_points:
+        if point.severity is not None and point.severity > 1:
+            candidate = point.severity - 0.5
+            if candidate not in plan.severities:
+                extra.add(candidate)
+    if not extra:
+        return None
+    return plan.model_copy(update={"severities": sorted({*plan.severities, *extra})})
+
+
+def _png(image: np.ndarray, size: int = 256) -> bytes:
+    from PIL import Image
+
+    im = Image.fromarray(image)
+    im.thumbnail((size, size))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+__all__ = [
+    "check_plan",
+    "critique_spec",
+    "keep_passing",
+    "open_brief_images",
+    "refine_around_collapse",
+    "run_audit",
+    "sample_images",
+]

@@ -1,0 +1,49 @@
+"""What tools act on: the run directory, the brief, the current plan and results (one per session)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robustlens.data.sources import ImageSet
+from robustlens.evaluation.engine import EngineOptions
+from robustlens.schemas import AuditResult, CorruptionPlan, DomainBrief, FailureAnalysis, ValidationReport
+from robustlens.validation import Thresholds
+
+
+@dataclass
+class ToolContext:
+    run_dir: Path
+    brief: DomainBrief | None = None
+    plan: CorruptionPlan | None = None
+    data: str | None = None  # the dataset the USER named (command line or brief file); tools cannot change it
+    critic: Any | None = None
+    options: EngineOptions = field(default_factory=EngineOptions)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    validation: list[ValidationReport] = field(default_factory=list)
+    result: AuditResult | None = None
+    analysis: FailureAnalysis | None = None
+    finished: bool = False
+    command: str = ""
+    _images: ImageSet | None = None
+    _samples: list[np.ndarray] | None = None
+
+    def images(self) -> ImageSet:
+        from robustlens.audit import open_brief_images
+        from robustlens.errors import ToolError
+
+        if self.brief is None:
+            raise ToolError("No brief yet: call submit_brief first.")
+        if self._images is None:
+            self._images = open_brief_images(self.brief, self.data)
+        return self._images
+
+    def samples(self) -> list[np.ndarray]:
+        from robustlens.validation import sample_images
+
+        if self._samples is None:
+            self._samples = sample_images(self.images(), n=6, seed=self.brief.seed if self.brief else 0)
+        return self._samples
