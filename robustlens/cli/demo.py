@@ -1,4 +1,5 @@
-"""`robustlens demo`: the most complete offline path, on bundled data."""
+"""`robustlens demo`: a complete offline audit of the bundled demo model on the textile test split,
+planned by the offline expert from the bundled brief, written to runs/demo-<time>/."""
 
 from __future__ import annotations
 
@@ -14,30 +15,36 @@ from robustlens.cli.app import app, console
 @app.command("demo")
 def demo_cmd(
     out: Path | None = typer.Option(None, "--out", "-o", help="Run directory (default runs/demo-<time>)."),
-    images: int = typer.Option(30, "--images", "-n", min=1, help="Test images to corrupt."),
+    max_images: int | None = typer.Option(
+        None, "--max-images", "-n", min=3, help="Subsample the 400 test images."
+    ),
+    corrupt_at: str = typer.Option("native", "--corrupt-at", help="native or model."),
 ) -> None:
-    """Offline demo on the bundled textile images: preview grid and corrupted copies."""
-    import shutil
+    """Offline demo: the agent (offline expert) audits demo:textile on the textile inspection set."""
+    from robustlens.agent.session import make_services, run_brief
+    from robustlens.evaluation.engine import EngineOptions
+    from robustlens.schemas import DomainBrief
+    from robustlens.userfiles import load_model
 
-    from robustlens.corruptions import compile_spec
-    from robustlens.corruptions.preview import severity_grid
-    from robustlens.data.corrupted_copies import write_copies
-    from robustlens.data.demo import textile_split
-    from robustlens.data.images import load_image, save_image
-    from robustlens.userfiles import load_specs
+    brief = load_model(DomainBrief, Path(str(files("robustlens") / "plans" / "textile_brief.yaml")))
+    if max_images is not None:
+        brief = brief.model_copy(
+            update={"budget": brief.budget.model_copy(update={"max_images": max_images})}
+        )
+    run_dir = out or Path("runs") / time.strftime("demo-%Y%m%d-%H%M%S")
+    console.print(
+        "[bold]robustlens demo[/bold]: offline expert (no LLM) audits the bundled model demo:textile on "
+        f"{max_images or 400} textile test images. Run directory: {run_dir}"
+    )
+    start = time.perf_counter()
+    services = make_services(run_dir, options=EngineOptions(corrupt_at=corrupt_at), command="robustlens demo")
+    state = run_brief(brief, services, lambda line: console.print(f"[cyan]•[/cyan] {line}"))
+    from robustlens.cli.evaluate import print_summary
+    from robustlens.schemas import AuditResult
 
-    run = out or Path("runs") / time.strftime("demo-%Y%m%d-%H%M%S")
-    plan_file = Path(str(files("robustlens") / "plans" / "textile_line.yaml"))
-    specs, plan = load_specs(plan_file)
-    assert plan is not None
-    staging = run / "input"
-    for path, cls in textile_split("test")[:: max(1, 400 // images)][:images]:
-        (staging / cls).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, staging / cls / path.name)
-    first = next(iter(sorted(staging.rglob("*.jpg"))))
-    grid = severity_grid(load_image(first), [compile_spec(s) for s in specs], seed=plan.seed)
-    save_image(grid, run / "preview.png")
-    report = write_copies(plan, staging, run / "corrupted", plan.severities)
-    console.print(f"Corrupted {report.images} textile images x {len(specs)} corruptions x 5 severities.")
-    console.print(f"Preview grid: {run / 'preview.png'}")
-    console.print(f"Results: {run}")
+    print_summary(AuditResult.load(run_dir / "result.json"))
+    report = (state.get("report") or {}).get("html")
+    console.print(f"Finished in {time.perf_counter() - start:.0f} s.")
+    if report:
+        console.print(f"[bold]Report:[/bold] {report}")
+    console.print(f"Results: {run_dir}")
