@@ -13,6 +13,7 @@ from langgraph.types import interrupt
 from robustlens import audit
 from robustlens.agent.state import AgentState
 from robustlens.llm.client import LLMClient, LLMError
+from robustlens.llm.planner import assistant_tool_message
 from robustlens.prompts import load
 from robustlens.schemas import CorruptionPlan, DomainBrief, FailureAnalysis, ValidationReport
 from robustlens.tools import ToolContext, dispatch, specs
@@ -96,7 +97,7 @@ class Nodes:
                     "reply": None,
                     "pending": {"field": "chat", "text": reply.content},
                 }
-            messages.append(_assistant_tool_message(reply))
+            messages.append(assistant_tool_message(reply))
             for call in reply.tool_calls:
                 ok, out = dispatch(call.name, call.arguments, self.s.ctx, allowed=["submit_brief"])
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": out})
@@ -158,30 +159,9 @@ class Nodes:
         }
 
     def _llm_plan(self, brief: DomainBrief, feedback: str) -> CorruptionPlan | None:
-        ctx = self.s.ctx
-        ctx.brief, ctx.plan = brief, None
-        prompt = load("planner").format(
-            max_corruptions=brief.budget.max_corruptions,
-            brief=brief.model_dump_json(indent=1, exclude={"image_source"}),
-            feedback=f"\nFeedback on the previous plan:\n{feedback}" if feedback else "",
-        )
-        messages = [{"role": "system", "content": load("system")}, {"role": "user", "content": prompt}]
-        names = ["list_primitives", "describe_primitive", "propose_plan"]
-        for _ in range(self.s.max_tool_rounds):
-            reply = self.s.llm.chat(messages, specs(names))  # type: ignore[union-attr]
-            if not reply.tool_calls:
-                messages += [
-                    {"role": "assistant", "content": reply.content},
-                    {"role": "user", "content": "Please call propose_plan now."},
-                ]
-                continue
-            messages.append(_assistant_tool_message(reply))
-            for call in reply.tool_calls:
-                ok, out = dispatch(call.name, call.arguments, ctx, allowed=names)
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": out})
-                if ok and call.name == "propose_plan" and ctx.plan is not None:
-                    return ctx.plan
-        return None
+        from robustlens.llm.planner import llm_plan
+
+        return llm_plan(self.s.llm, brief, self.s.ctx, feedback, self.s.max_tool_rounds)  # type: ignore[arg-type]
 
     def validate(self, state: AgentState) -> dict[str, Any]:
         brief, plan = self._brief(state), CorruptionPlan.model_validate(state["plan"])
@@ -291,7 +271,7 @@ class Nodes:
                 reply = self.s.llm.chat(messages, specs(names))  # type: ignore[union-attr]
                 if not reply.tool_calls:
                     return None
-                messages.append(_assistant_tool_message(reply))
+                messages.append(assistant_tool_message(reply))
                 for call in reply.tool_calls:
                     ok, out = dispatch(call.name, call.arguments, ctx, allowed=names)
                     messages.append({"role": "tool", "tool_call_id": call.id, "content": out})
@@ -347,14 +327,3 @@ def _feedback(failed: list[ValidationReport]) -> str:
             reasons += r.critic.reasons
         lines.append(f"- {r.spec_name}: " + "; ".join(reasons))
     return "These specs were rejected; replace or fix them:\n" + "\n".join(lines)
-
-
-def _assistant_tool_message(reply: Any) -> dict[str, Any]:
-    return {
-        "role": "assistant",
-        "content": reply.content or None,
-        "tool_calls": [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in reply.tool_calls
-        ],
-    }

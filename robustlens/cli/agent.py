@@ -65,6 +65,9 @@ def run_cmd(
     corrupt_at: str = typer.Option("native", "--corrupt-at", help="native or model (see `eval --help`)."),
     workers: int | None = typer.Option(None, "--workers", "-j", min=0),
     batch_size: int | None = typer.Option(None, "--batch-size", "-b", min=1),
+    max_images: int | None = typer.Option(
+        None, "--max-images", min=1, help="Override the brief's subsample size."
+    ),
 ) -> None:
     """Run a whole audit from a brief: plan, validate, evaluate, inspect, iterate, report."""
     from robustlens.agent.session import make_services, run_brief
@@ -72,6 +75,10 @@ def run_cmd(
     from robustlens.userfiles import load_model
 
     brief = load_model(DomainBrief, brief_path)
+    if max_images is not None:
+        brief = brief.model_copy(
+            update={"budget": brief.budget.model_copy(update={"max_images": max_images})}
+        )
     llm = _llm(llm_base_url, llm_model, timeout)
     run_dir = out or Path("runs") / f"{_slug(brief.domain)}-{time.strftime('%Y%m%d-%H%M%S')}"
     console.print(
