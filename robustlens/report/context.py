@@ -1,0 +1,299 @@
+"""The one report context: every number a report shows, taken from the run and formatted once.
+
+``build_context`` reads ``result.json``, ``manifest.json`` and the failure analysis and returns a
+``ReportContext`` whose ``data`` is plain JSON (it *is* ``report.json``). Every number appears there
+as its raw value next to the text the renderers print (``{"value": .., "ci_low": .., "ci_high": ..,
+"text": .., "ci_text": ..}``), so HTML, Markdown, CSV and plots cannot disagree with each other or
+with the JSON: renderers only copy ``text`` fields, they never format a number themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robustlens import __version__
+from robustlens.analysis import Ranking, collapse_rule, has_random_weights, inspect_failures, ranking_for
+from robustlens.errors import UserInputError
+from robustlens.evaluation.store import CLEAN
+from robustlens.report import sections as S
+from robustlens.report.formatting import METRIC_LABELS, metric, metric_order, scalar, sev
+from robustlens.report.gallery import Thumbs, thumbnails
+from robustlens.report.narrative import generated_summary
+from robustlens.schemas import AuditResult, FailureAnalysis
+
+REPORT_SCHEMA = "robustlens.report"
+REPORT_SCHEMA_VERSION = 1
+NARRATIVE_LABELS = {
+    "llm": "LLM narrative",
+    "template": "generated from the numbers",
+    "user": "written by hand",
+}
+
+
+@dataclass
+class ReportContext:
+    """What every renderer reads. ``data`` is exactly ``report.json``; ``thumbs`` are the gallery's
+    images (same order as ``data["gallery"]``); ``figures`` are drawn on first use."""
+
+    data: dict[str, Any]
+    result: AuditResult
+    manifest: dict[str, Any]
+    analysis: FailureAnalysis
+    run_dir: Path
+    thumbs: list[Thumbs] = field(default_factory=list)
+    _figures: dict[str, bytes] | None = None
+
+    @property
+    def figures(self) -> dict[str, bytes]:
+        """PNG bytes by name: heatmap, severity_curves, label_free_vs_accuracy (when available)."""
+        if self._figures is None:
+            from robustlens.report.plots import figures
+
+            self._figures = figures(self.data)
+        return self._figures
+
+
+# ------------------------------------------------------------------------------ the context
+
+
+def load_run(run_dir: Path) -> tuple[AuditResult, dict[str, Any]]:
+    """The run's AuditResult and manifest; ``UserInputError`` when the run is not finished."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserInputError(
+            f"Run directory not found: {run_dir}",
+            why="a report is built from the files `robustlens eval --out RUN_DIR` writes.",
+            fix="Pass the folder given to --out of `robustlens eval`.",
+            field="run_dir",
+        )
+    result_path = run_dir / "result.json"
+    if not result_path.is_file():
+        raise UserInputError(
+            f"{run_dir} has no result.json.",
+            why="result.json is written when an evaluation finishes; this run is unfinished or not a run.",
+            fix="Run (or re-run, to resume) `robustlens eval ... --out "
+            f"{run_dir}` until it completes, then `robustlens report {run_dir}`.",
+            field="run_dir",
+        )
+    result = AuditResult.load(result_path)
+    manifest_path = run_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    return result, manifest
+
+
+def build_context(
+    run_dir: Path,
+    narrative: str | None = None,
+    narrative_source: str = "template",
+    analysis: FailureAnalysis | None = None,
+    collapse_fraction: float = 0.5,
+) -> ReportContext:
+    """Read the run, inspect its failures and assemble every section's data."""
+    if narrative_source not in NARRATIVE_LABELS:
+        raise UserInputError(
+            f"Unknown narrative source {narrative_source!r}.",
+            fix=f"Use one of: {', '.join(NARRATIVE_LABELS)}.",
+            field="narrative_source",
+        )
+    run_dir = Path(run_dir)
+    result, manifest = load_run(run_dir)
+    analysis = analysis or inspect_failures(result, run_dir, collapse_fraction=collapse_fraction)
+    ranking = ranking_for(result)
+    cells = _cells(result)
+    data: dict[str, Any] = {
+        "schema": REPORT_SCHEMA,
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "generator": f"robustlens {__version__}",
+        "run": _run(result, manifest, ranking)
+        | {"collapse_rule": collapse_rule(ranking.metric, collapse_fraction)},
+        "warnings": _warnings(result),
+        "brief": result.brief.model_dump(mode="json") if result.brief else None,
+        "plan": _plan(result),
+        "clean": [c for c in cells if c["corruption"] == CLEAN],
+        "heatmap": S.heatmap(result, ranking),
+        "vulnerabilities": S.vulnerabilities(result, analysis),
+        "collapse": [
+            {**p.model_dump(mode="json"), "severity_text": sev(p.severity) if p.severity is not None else "–"}
+            for p in analysis.collapse_points
+        ],
+        "corruption_error": S.corruption_error(result),
+        "label_free": S.label_free(result),
+        "calibration": S.calibration(result),
+        "gallery": [
+            e.model_dump(mode="json") | {"severity_text": sev(e.severity)} for e in analysis.examples
+        ],
+        "class_shifts": [
+            s.model_dump(mode="json")
+            | {
+                "severity_text": sev(s.severity),
+                "clean_rate": scalar(s.clean_rate),
+                "corrupted_rate": scalar(s.corrupted_rate),
+                "rise": scalar(round(s.corrupted_rate - s.clean_rate, 6)),
+            }
+            for s in analysis.class_shifts
+        ],
+        "recommendations": list(analysis.recommendations),
+        "paired": S.paired(result, ranking),
+        "metrics": metric_order(sorted({m for c in result.cells for m in c.metrics})),
+        "metric_labels": {},
+        "cells": cells,
+        "reproducibility": _reproducibility(result, manifest),
+        "analysis": analysis.model_dump(mode="json"),
+    }
+    data["metric_labels"] = {m: METRIC_LABELS.get(m, m) for m in data["metrics"]}
+    label = NARRATIVE_LABELS[narrative_source if narrative is not None else "template"]
+    data["summary"] = {
+        "source": narrative_source if narrative is not None else "template",
+        "label": label,
+        "narrative": narrative,
+        "generated": generated_summary(data),
+    }
+    thumbs = thumbnails(data["gallery"], result.plan, manifest)
+    for entry, thumb in zip(data["gallery"], thumbs, strict=True):
+        entry["source_found"] = thumb.clean is not None
+        entry["note"] = thumb.note
+    return ReportContext(
+        data=_clean_json(data),
+        result=result,
+        manifest=manifest,
+        analysis=analysis,
+        run_dir=run_dir,
+        thumbs=thumbs,
+    )
+
+
+def _clean_json(obj: Any) -> Any:
+    """NaN/inf -> None so report.json is strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean_json(v) for v in obj]
+    return obj
+
+
+def _run(result: AuditResult, manifest: dict[str, Any], ranking: Ranking) -> dict[str, Any]:
+    all_models = list(
+        dict.fromkeys([*result.models, *([result.reference_model] if result.reference_model else [])])
+    )
+    roles = []
+    for m in all_models:
+        role = "audited" if m in result.models else "reference"
+        if m in result.models and m == result.reference_model:
+            role = "audited, reference"
+        roles.append({"id": m, "role": role, "random_weights": has_random_weights(m)})
+    brief = result.brief
+    n_images = max((c.n_images for c in result.cells), default=0)
+    return {
+        "run_id": result.run_id,
+        "title": f"Robustness audit — {brief.domain}" if brief and brief.domain else "Robustness audit",
+        "labelled": result.labelled,
+        "class_names": result.class_names,
+        "n_images": n_images,
+        "n_skipped": len(result.skipped),
+        "models": roles,
+        "reference_model": result.reference_model,
+        "corruptions": [s.name for s in result.plan.specs],
+        "severities": [sev(s) for s in result.plan.severities],
+        "ranking": {
+            "metric": ranking.metric,
+            "label": ranking.label,
+            "drop_metric": ranking.drop_metric,
+            "damage_label": ranking.damage_label,
+        },
+        "dataset_kind": (manifest.get("dataset") or {}).get("kind"),
+    }
+
+
+def _warnings(result: AuditResult) -> list[str]:
+    out = []
+    for m in dict.fromkeys([*result.models, *([result.reference_model] if result.reference_model else [])]):
+        if has_random_weights(m):
+            out.append(
+                f"{m} has random weights: its numbers test the pipeline, not a model. Do not draw "
+                "conclusions about robustness from them."
+            )
+    if not result.labelled:
+        out.append("Label-free run: accuracy, CE and calibration need labels and are not reported.")
+    return out
+
+
+def _plan(result: AuditResult) -> dict[str, Any]:
+    checks = {v.spec_name: v for v in result.validation}
+    corruptions = []
+    for spec in result.plan.specs:
+        recipe = [c.model_dump(mode="json") for c in spec.recipe]
+        recipe_text = " → ".join(
+            c.name + (f"({', '.join(f'{k}={v}' for k, v in c.params.items())})" if c.params else "")
+            for c in spec.recipe
+        )
+        report = checks.get(spec.name)
+        validation = None
+        if report is not None:
+            critic = report.critic
+            validation = {
+                "ok": report.ok,
+                "checks": [c.model_dump(mode="json") for c in report.checks],
+                "ssim": [{"severity": k, "ssim": scalar(v)} for k, v in report.ssim_by_severity.items()],
+                "critic": None
+                if critic is None
+                else {
+                    "realistic": critic.realistic,
+                    "score": scalar(critic.score),
+                    "reasons": list(critic.reasons),
+                    "critic": critic.critic,
+                },
+            }
+        corruptions.append(
+            {
+                "name": spec.name,
+                "rationale": spec.rationale,
+                "source": spec.source,
+                "recipe": recipe,
+                "recipe_text": recipe_text,
+                "validation": validation,
+            }
+        )
+    plan = result.plan
+    return {
+        "seed": plan.seed,
+        "severities": [sev(s) for s in plan.severities],
+        "planner": plan.planner,
+        "notes": plan.notes,
+        "corruptions": corruptions,
+    }
+
+
+def _cells(result: AuditResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "model": c.model_id,
+            "corruption": c.corruption,
+            "severity": c.severity,
+            "severity_text": sev(c.severity),
+            "n_images": c.n_images,
+            "metrics": {m: metric(c.metrics[m]) for m in metric_order(list(c.metrics))},
+        }
+        for c in result.cells
+    ]
+
+
+def _reproducibility(result: AuditResult, manifest: dict[str, Any]) -> dict[str, Any]:
+    identity = manifest.get("identity", {})
+    return {
+        "versions": dict(sorted(result.versions.items())),
+        "seed": result.seed,
+        "command": result.command,
+        "rebuild_command": "robustlens report RUN_DIR",
+        "dataset_fingerprint": result.dataset_fingerprint,
+        "dataset": manifest.get("dataset"),
+        "corrupt_at": identity.get("corrupt_at", "native"),
+        "templates": identity.get("templates", []),
+        "checkpoints": identity.get("checkpoints", {}),
+        "skipped": [s.model_dump(mode="json") for s in result.skipped],
+    }

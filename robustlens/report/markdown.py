@@ -1,0 +1,391 @@
+"""The Markdown report: the same sections as the HTML, as GitHub-flavoured Markdown.
+
+Figures are referenced as files in ``figures/`` next to ``report.md`` (written by ``render``), so
+the Markdown stays small and diff-able; the gallery is a table (the thumbnails are in the HTML).
+Every number is a ``text`` field of the report data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from robustlens.report.context import ReportContext
+from robustlens.report.formatting import upfirst
+
+FIGURE_FILES = {
+    "heatmap": "figures/heatmap.png",
+    "severity_curves": "figures/severity_curves.png",
+    "label_free_vs_accuracy": "figures/label_free_vs_accuracy.png",
+}
+Data = dict[str, Any]
+
+
+def _esc(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _mv(x: Data) -> str:
+    return f"{x['text']} ({x['ci_text']})" if x.get("ci_text") else x["text"]
+
+
+def _table(header: list[str], rows: list[list[Any]], right_from: int = 1) -> list[str]:
+    """A GFM table; columns from ``right_from`` on are right-aligned (numbers)."""
+    align = ["---" if i < right_from else "---:" for i in range(len(header))]
+    out = ["| " + " | ".join(_esc(h) for h in header) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(_esc(c) for c in row) + " |" for row in rows]
+    return [*out, ""]
+
+
+class _Doc:
+    def __init__(self, data: Data, figs: dict[str, str]) -> None:
+        self.d = data
+        self.run = data["run"]
+        self.figs = figs
+        self.random = {m["id"] for m in self.run["models"] if m["random_weights"]}
+        self.audited = [m["id"] for m in self.run["models"] if m["role"] != "reference"]
+
+    def model(self, m: str) -> str:
+        return f"`{m}`" + (" ⚠ random weights" if m in self.random else "")
+
+    def header(self) -> list[str]:
+        d, run = self.d, self.run
+        classes = f"{len(run['class_names'] or [])} classes" if run["labelled"] else "label-free"
+        out = [
+            f"# {run['title']}",
+            "",
+            f"Run `{run['run_id']}` · {run['n_images']} images, {classes} · {len(run['corruptions'])} "
+            f"corruptions × {len(run['severities'])} severities · {d['generator']}",
+            "",
+            "Models: " + ", ".join(f"{self.model(m['id'])} ({m['role']})" for m in run["models"]),
+            "",
+        ]
+        out += [line for w in d["warnings"] for line in (f"> **Warning:** {w}", "")]
+        out += ["## Executive summary", ""]
+        summary = d["summary"]
+        if summary["narrative"] is not None:
+            out += [f"*{summary['label']}*", "", summary["narrative"].strip(), ""]
+        return out + ["*generated from the numbers*", ""] + [f"- {s}" for s in summary["generated"]] + [""]
+
+    def brief(self) -> list[str]:
+        b = self.d["brief"]
+        if not b:
+            return []
+        out = ["## Domain brief", "", f"- **Domain:** {b['domain']}"]
+        for key, label in (("description", "Description"), ("imaging_setup", "Imaging setup")):
+            if b.get(key):
+                out.append(f"- **{label}:** {b[key]}")
+        if b.get("deployment_conditions"):
+            out.append("- **Deployment conditions:** " + "; ".join(b["deployment_conditions"]))
+        labels = ", ".join(b["labels"]) if b.get("labels") else "none (label-free audit)"
+        return [*out, f"- **Labels:** {labels}", ""]
+
+    def plan(self) -> list[str]:
+        plan = self.d["plan"]
+        out = [
+            "## Corruption plan",
+            "",
+            f"Severities {', '.join(plan['severities'])} (0 = clean) · seed {plan['seed']} · "
+            f"planner {plan['planner']}",
+            "",
+        ]
+        rows = []
+        for c in plan["corruptions"]:
+            v, verdict = c["validation"], "not validated"
+            if v:
+                passed = sum(1 for ch in v["checks"] if ch["passed"])
+                verdict = f"{'passed' if v['ok'] else 'FAILED'} ({passed}/{len(v['checks'])} checks)"
+                if v["critic"]:
+                    cr = v["critic"]
+                    real = "realistic" if cr["realistic"] else "NOT realistic"
+                    verdict += f"; critic {cr['critic']}: {real}, score {cr['score']['text']}"
+                    verdict += f" — {'; '.join(cr['reasons'])}" if cr["reasons"] else ""
+            rows.append([f"**{c['name']}**", c["rationale"] or "–", f"`{c['recipe_text']}`", verdict])
+        return out + _table(["Corruption", "Why it happens here", "Recipe", "Validation"], rows, 4)
+
+    def clean(self) -> list[str]:
+        d = self.d
+        metrics = [m for m in d["metrics"] if any(m in c["metrics"] for c in d["clean"])]
+        rows = [
+            [self.model(c["model"]), c["n_images"], *[_mv(c["metrics"][m]) for m in metrics]]
+            for c in d["clean"]
+        ]
+        head = ["Model", "Images", *[d["metric_labels"][m] for m in metrics]]
+        return [
+            "## Clean performance",
+            "",
+            *_table(head, rows),
+            "Bootstrap 95% intervals in parentheses.",
+            "",
+        ]
+
+    def figures(self) -> list[str]:
+        hm, out = self.d["heatmap"], []
+        if "heatmap" in self.figs:
+            out += [
+                "## Where it hurts: model × corruption",
+                "",
+                f"![{hm['label']}]({self.figs['heatmap']})",
+                "",
+            ]
+            rows = [
+                [self.model(m), *[v["text"] for v in r]]
+                for m, r in zip(hm["models"], hm["values"], strict=True)
+            ]
+            out += [*_table(["Model", *hm["corruptions"]], rows), f"{upfirst(hm['label'])}.", ""]
+        if "severity_curves" in self.figs:
+            label = upfirst(self.run["ranking"]["label"])
+            out += ["## Severity curves", "", f"![severity curves]({self.figs['severity_curves']})", ""]
+            out += [f"{label} against severity; shaded: bootstrap 95% interval.", ""]
+        return out
+
+    def vulnerabilities(self) -> list[str]:
+        run, ranking = self.run, self.run["ranking"]
+        out = ["## Ranked vulnerabilities", ""]
+        if self.d["vulnerabilities"]:
+            two = ranking["drop_metric"] is not None  # otherwise the damage is the value itself
+            head = ["#", "Model", "Corruption", "Severity", upfirst(ranking["label"])]
+            head += [upfirst(ranking["damage_label"])] if two else []
+            rows = [
+                [v["rank"], self.model(v["model"]), v["corruption"], v["severity_text"], _mv(v["value"])]
+                + ([_mv(v["drop"])] if two else [])
+                for v in self.d["vulnerabilities"]
+            ]
+            out += _table(head, rows, 3)
+        else:
+            out += [f"No corrupted cell lost {ranking['label']}: nothing to rank.", ""]
+        at = {(p["model_id"], p["corruption"]): p for p in self.d["collapse"]}
+        rows = [
+            [
+                self.model(m),
+                *[
+                    at[(m, c)]["severity_text"] if at[(m, c)]["severity"] is not None else "none"
+                    for c in run["corruptions"]
+                ],
+            ]
+            for m in self.audited
+        ]
+        out += [
+            "### Collapse points",
+            "",
+            f"First severity at which a model collapses ({run['collapse_rule']}); ",
+        ]
+        out[-1] += f"none = holds up to severity {run['severities'][-1]}."
+        return [*out, "", *_table(["Model", *run["corruptions"]], rows)]
+
+    def corruption_error(self) -> list[str]:
+        ce, run = self.d["corruption_error"], self.run
+        out = ["## Corruption error (CE, mCE)", ""]
+        if not ce:
+            why = "no reference model in this run." if run["labelled"] else "CE needs labels."
+            return [*out, f"Not available: {why}", ""]
+        out += [
+            "CE_c = Σ_s E_s,c(model) / Σ_s E_s,c(reference), top-1 error (Hendrycks & Dietterich 2019); "
+            f"reference {self.model(ce['reference'])}. – = undefined.",
+            "",
+        ]
+        head = ["Model", *[f"CE {c}" for c in run["corruptions"]], "mCE", "Relative mCE"]
+        rows = [
+            [
+                self.model(m["model"]),
+                *[_mv(c["ce"]) for c in m["per_corruption"]],
+                _mv(m["mce"]),
+                _mv(m["relative_mce"]),
+            ]
+            for m in ce["models"]
+        ]
+        out += [*_table(head, rows), "Relative CE per corruption:", ""]
+        rows = [
+            [self.model(m["model"]), *[_mv(c["relative_ce"]) for c in m["per_corruption"]]]
+            for m in ce["models"]
+        ]
+        return out + _table(["Model", *run["corruptions"]], rows)
+
+    def label_free(self) -> list[str]:
+        lf, labels = self.d["label_free"], self.d["metric_labels"]
+        shown = [
+            m
+            for m in ("lfp", "cosine", "l2_drift", "confidence_drop")
+            if any(m in e["mean_corrupted"] for e in lf)
+        ]
+        radius = [r["corruption"] for r in lf[0]["divergence_radius"]] if lf else []
+        head = ["Model", *[f"Mean {labels.get(m, m)}" for m in shown]]
+        means = [
+            [self.model(e["model"]), *[_mv(e["mean_corrupted"].get(m, {"text": "–"})) for m in shown]]
+            for e in lf
+        ]
+        out = ["## Label-free metrics", "", *_table(head, means)]
+        if radius:
+            rows = [[self.model(e["model"]), *[_mv(r["radius"]) for r in e["divergence_radius"]]] for e in lf]
+            out += ["Divergence Radius per corruption:", "", *_table(["Model", *radius], rows)]
+        signals = [s["label"] for s in lf[0]["tracking"]["signals"]] if lf else []
+        if signals:
+            out += ["How well they track accuracy on this run (Pearson r with the accuracy drop):", ""]
+            rows = [
+                [
+                    self.model(e["model"]),
+                    e["tracking"]["n_cells"],
+                    *[s["r"]["text"] for s in e["tracking"]["signals"]],
+                ]
+                for e in lf
+            ]
+            out += _table(["Model", "Cells", *signals], rows)
+        if "label_free_vs_accuracy" in self.figs:
+            out += [f"![label-free signals vs accuracy drop]({self.figs['label_free_vs_accuracy']})", ""]
+        return out
+
+    def calibration(self) -> list[str]:
+        out = ["## Calibration", ""]
+        if not self.d["calibration"]:
+            return [*out, "Calibration needs labels.", ""]
+        head = [
+            "Model",
+            "ECE clean",
+            "ECE mean corrupted",
+            "Worst ECE",
+            "Worst cell",
+            "NLL clean",
+            "NLL mean corrupted",
+        ]
+        rows = []
+        for c in self.d["calibration"]:
+            w = c["worst_ece"]
+            rows.append(
+                [
+                    self.model(c["model"]),
+                    _mv(c["clean"]["ece"]),
+                    _mv(c["mean_corrupted"]["ece"]),
+                    _mv(w["ece"]) if w else "–",
+                    f"{w['corruption']} s{w['severity_text']}" if w else "–",
+                    _mv(c["clean"]["nll"]),
+                    _mv(c["mean_corrupted"]["nll"]),
+                ]
+            )
+        return out + _table(head, rows)
+
+    def failures(self) -> list[str]:
+        d, out = self.d, ["## Failure gallery", ""]
+        if d["gallery"]:
+            head = [
+                "Model",
+                "Corruption",
+                "Severity",
+                "Image",
+                "True",
+                "Clean prediction",
+                "Corrupted prediction",
+                "Note",
+            ]
+            keys = (
+                "corruption",
+                "severity_text",
+                "image_id",
+                "label",
+                "clean_prediction",
+                "corrupted_prediction",
+            )
+            rows = [
+                [self.model(g["model_id"]), *[g[k] or "–" for k in keys], g["note"]] for g in d["gallery"]
+            ]
+            out += ["Thumbnails (clean vs corrupted) are in `report.html`.", "", *_table(head, rows, 8)]
+        else:
+            out += ["No failing examples to show.", ""]
+        out += ["## Class-level confusion shifts", ""]
+        if d["class_shifts"]:
+            head = [
+                "Model",
+                "Corruption",
+                "Severity",
+                "True → predicted",
+                "Clean rate",
+                "Corrupted rate",
+                "Rise",
+            ]
+            rows = [
+                [self.model(s["model_id"]), s["corruption"], s["severity_text"]]
+                + [f"{s['true_class']} → {s['predicted_class']}"]
+                + [s[k]["text"] for k in ("clean_rate", "corrupted_rate", "rise")]
+                for s in d["class_shifts"]
+            ]
+            out += _table(head, rows, 4)
+        else:
+            out += ["No confusion rose under corruption." if self.run["labelled"] else "Needs labels.", ""]
+        return (
+            out
+            + ["## Recommendations", ""]
+            + [f"{i}. {r}" for i, r in enumerate(d["recommendations"], 1)]
+            + [""]
+        )
+
+    def appendix(self) -> list[str]:
+        d, out = self.d, []
+        if d["paired"]:
+            out += ["## Paired model comparisons", "", f"Differences in {self.run['ranking']['label']} "]
+            out[-1] += "on the same images (paired bootstrap)."
+            rows = [
+                [
+                    self.model(p["a"]),
+                    self.model(p["b"]),
+                    p["corruption"],
+                    p["severity_text"],
+                    _mv(p["diff"]),
+                    p["p_value"]["text"],
+                ]
+                for p in d["paired"]
+            ]
+            out += ["", *_table(["A", "B", "Corruption", "Severity", "A − B", "p"], rows, 3)]
+        out += ["## All results", ""]
+        for m in self.run["models"]:
+            head = ["Corruption", "Sev", "n", *[d["metric_labels"][k] for k in d["metrics"]]]
+            rows = [
+                [
+                    c["corruption"],
+                    c["severity_text"],
+                    c["n_images"],
+                    *[_mv(c["metrics"][k]) if k in c["metrics"] else "" for k in d["metrics"]],
+                ]
+                for c in d["cells"]
+                if c["model"] == m["id"]
+            ]
+            out += [f"### `{m['id']}`", "", *_table(head, rows)]
+        r = d["reproducibility"]
+        out += [
+            "## Reproducibility",
+            "",
+            f"- **Command:** `{r['command'] or '(not recorded)'}`",
+            f"- **Rebuild this report:** `{r['rebuild_command']}`",
+            f"- **Seed:** {r['seed']}",
+            f"- **Dataset fingerprint:** `{r['dataset_fingerprint']}`",
+        ]
+        if r["dataset"]:
+            ds = r["dataset"]
+            out.append(f"- **Dataset:** {ds['kind']} · `{ds['root']}` · {ds['n_images']} images found")
+        out.append(f"- **Corrupted at:** {r['corrupt_at']} resolution")
+        out.append("- **Versions:** " + " · ".join(f"{k} {v}" for k, v in r["versions"].items()))
+        out += ["", f"### Skipped files ({len(r['skipped'])})", ""]
+        if not r["skipped"]:
+            return [*out, "None.", ""]
+        return out + _table(["File", "Reason"], [[f"`{s['path']}`", s["reason"]] for s in r["skipped"]], 2)
+
+
+SECTIONS: tuple[Callable[[_Doc], list[str]], ...] = (
+    _Doc.header,
+    _Doc.brief,
+    _Doc.plan,
+    _Doc.clean,
+    _Doc.figures,
+    _Doc.vulnerabilities,
+    _Doc.corruption_error,
+    _Doc.label_free,
+    _Doc.calibration,
+    _Doc.failures,
+    _Doc.appendix,
+)
+
+
+def render_markdown(ctx: ReportContext, figures: dict[str, str] | None = None) -> str:
+    """The report as Markdown; ``figures`` maps figure names to relative paths (default FIGURE_FILES)."""
+    figs = {k: v for k, v in (figures or FIGURE_FILES).items() if k in ctx.figures}
+    doc = _Doc(ctx.data, figs)
+    lines = [line for section in SECTIONS for line in section(doc)]
+    return "\n".join(lines).rstrip() + "\n"
