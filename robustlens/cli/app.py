@@ -59,23 +59,40 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: user mistakes exit 2 with a message, never a traceback."""
     from robustlens.cli import commands  # noqa: F401  (registers every command)
 
+    exits, aborts, usage = _click_exceptions()
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
     except UserInputError as exc:
         report_user_error(exc)
         return 2
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except exits as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except aborts:
         err_console.print("Aborted.")
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except usage as exc:
+        exc.show()  # type: ignore[attr-defined]
         return 2
     except KeyboardInterrupt:
         err_console.print("Interrupted: finished work is kept; run the same command again to resume.")
         return 130
-    return 0
+    return rv if isinstance(rv, int) else 0
+
+
+def _click_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
+    """Exit / Abort / usage-error classes of click and of the click copy newer typer versions vendor."""
+    exits: list[type[BaseException]] = [click.exceptions.Exit, typer.Exit]
+    aborts: list[type[BaseException]] = [click.exceptions.Abort, typer.Abort]
+    usage: list[type[BaseException]] = [click.ClickException]
+    try:
+        from typer._click import exceptions as vendored
+
+        usage.append(vendored.ClickException)
+        exits += [getattr(vendored, "Exit", typer.Exit)]
+        aborts += [getattr(vendored, "Abort", typer.Abort)]
+    except ImportError:
+        pass
+    return tuple(exits), tuple(aborts), tuple(usage)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -220,3 +220,20 @@ def test_bad_severities_exit_2(tmp_path: Path, image_tree: Path) -> None:
         )
         == 2
     )
+
+
+def test_unknown_command_and_missing_option_exit_2_without_traceback() -> None:
+    for args in (["no-such-command"], ["eval", "--plan", "x.yaml"]):
+        result = run_cli(*args)
+        assert result.returncode == 2, args
+        assert "Traceback" not in result.stderr + result.stdout
+        assert "Error" in result.stderr + result.stdout
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert "robustlens" in capsys.readouterr().out
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("run", "chat", "eval", "corrupt", "corruptions", "report", "demo", "models", "evals"):
+        assert command in out
