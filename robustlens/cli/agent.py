@@ -24,15 +24,7 @@ def _llm(base_url: str | None, model: str | None, timeout: float) -> Any:
 def _critic(main: Any, base_url: str | None, model: str | None, timeout: float) -> Any:
     from robustlens.llm.client import LLMConfig
 
-    if not model and not base_url:
-        return main
-    if main is None and not model:
-        return None
-    return LLMConfig.resolve(
-        base_url=base_url or (main.base_url if main else None),
-        model=model or (main.model if main else None),
-        timeout=timeout,
-    )
+    return LLMConfig.for_critic(main, base_url, model, timeout)
 
 
 def _options(device: str, corrupt_at: str, workers: int | None, batch_size: int | None) -> Any:

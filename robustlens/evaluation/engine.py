@@ -186,16 +186,7 @@ class _Runner:
             if not self.store.is_done(model_id, c, s)
         ]
         if jobs:
-            inputs = self._ensure_inputs(model, items, batch, workers)
-            dataset = CellImages(
-                jobs,
-                [str(i.path) for i in items],
-                ids,
-                model.image_transform,
-                self.plan.seed,
-                model.image_size,
-                inputs=inputs,
-            )
+            dataset = self._dataset(model, jobs, items, self._ensure_inputs(model, items, batch, workers))
             for job, emb, _, seconds in self._encode(model, dataset, batch, workers):
                 corruption, severity = job.key
                 records = cell_records(
@@ -216,6 +207,14 @@ class _Runner:
         del model
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+    def _dataset(
+        self, model: VisionLanguageModel, jobs: list[CellJob], items: list[Any], inputs: str | None = None
+    ) -> CellImages:
+        paths, ids = [str(i.path) for i in items], [i.id for i in items]
+        return CellImages(
+            jobs, paths, ids, model.image_transform, self.plan.seed, model.image_size, inputs=inputs
+        )
 
     def _inputs_path(self, model: VisionLanguageModel) -> Path | None:
         """Where model-resolution copies live when corrupting at model resolution (None otherwise)."""
@@ -238,14 +237,7 @@ class _Runner:
             return None
         if not self.inputs.exists():
             job = CellJob((CLEAN, 0.0), None, 0.0, tuple(range(len(items))))
-            dataset = CellImages(
-                [job],
-                [str(i.path) for i in items],
-                [i.id for i in items],
-                model.image_transform,
-                self.plan.seed,
-                model.image_size,
-            )
+            dataset = self._dataset(model, [job], items)
             writer = _InputsWriter(self.inputs, len(items))
             for _, positions, pixels, _ in make_loader(dataset, batch, workers, model.device):
                 writer.write(positions, pixels)
@@ -333,14 +325,7 @@ class _Runner:
         bad: dict[str, str] = {}
         if missing:
             job = CellJob((CLEAN, 0.0), None, 0.0, tuple(missing))
-            dataset = CellImages(
-                [job],
-                [str(i.path) for i in items],
-                [i.id for i in items],
-                model.image_transform,
-                self.plan.seed,
-                model.image_size,
-            )
+            dataset = self._dataset(model, [job], items)
             for _, emb, errors, _ in self._encode(model, dataset, batch, workers):
                 for pos, reason in errors.items():
                     bad[items[missing[pos]].id] = reason

@@ -111,6 +111,25 @@ class LLMConfig:
             )
         return cls(base_url=base_url, model=model, api_key=key, **kw)
 
+    @classmethod
+    def for_critic(
+        cls,
+        main: LLMConfig | None,
+        base_url: str | None = None,
+        model: str | None = None,
+        timeout: float = 60.0,
+    ) -> LLMConfig | None:
+        """The critic's config: its own flags, else the planner's LLM, else None (offline rules)."""
+        if not model and not base_url:
+            return main
+        if main is None and not model:
+            return None
+        return cls.resolve(
+            base_url=base_url or (main.base_url if main else None),
+            model=model or (main.model if main else None),
+            timeout=timeout,
+        )
+
     def describe(self) -> dict[str, Any]:
         """Safe to persist: no key."""
         return {

@@ -6,6 +6,8 @@ family or condition fails at load time with a "did you mean" hint instead of sil
 
 Domain matching is deliberately simple and deterministic (keyword scoring), because its output is
 shown to the user and must be explainable: which words of the brief selected which domain.
+An objection may hold only in a context (``when``/``unless`` phrases anywhere in the brief, e.g. no
+sun flare for a camera that looks down at the track); ``domain_for`` applies those to one brief.
 """
 
 from __future__ import annotations
@@ -41,17 +43,33 @@ class Suitable(Model):
 
 
 class Unsuitable(Model):
-    """A primitive, or a whole family, that cannot occur in a domain."""
+    """A primitive, or a whole family, that cannot occur in a domain (in some contexts only, if given)."""
 
     primitive: str | None = None
     family: str | None = None
     why: str = Field(min_length=10)
+    when: list[str] = Field(default_factory=list, description="holds only if the brief names one of these")
+    unless: list[str] = Field(default_factory=list, description="does not hold if the brief names one")
 
     @model_validator(mode="after")
     def _one_target(self) -> Unsuitable:
         if (self.primitive is None) == (self.family is None):
             raise ValueError("give exactly one of 'primitive' or 'family'")
         return self
+
+    @field_validator("when", "unless")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        return [k.strip().lower() for k in v]
+
+    @property
+    def contextual(self) -> bool:
+        return bool(self.when or self.unless)
+
+    def holds(self, text: str) -> bool:
+        """Whether the objection applies to a brief whose normalised text is ``text``."""
+        named = any(_phrase(p).search(text) for p in self.when) if self.when else True
+        return named and not any(_phrase(p).search(text) for p in self.unless)
 
 
 class Domain(Model):
@@ -95,6 +113,20 @@ class Domain(Model):
 
         return {REGISTRY[s.primitive].family for s in self.suitable}
 
+    def for_brief(self, text: str, restrictions: list[Unsuitable] | None = None) -> Domain:
+        """The domain as it applies to one brief (normalised ``text``): contextual objections that
+        hold are kept and override suitable entries; those that do not hold are dropped."""
+        from robustlens.corruptions import REGISTRY
+
+        active = [u for u in [*self.unsuitable, *(restrictions or [])] if not u.contextual or u.holds(text)]
+        ruled = [u for u in active if u.contextual]
+
+        def overridden(p: str) -> bool:
+            return any(u.primitive == p or u.family == REGISTRY[p].family for u in ruled)
+
+        suitable = [s for s in self.suitable if not overridden(s.primitive)]
+        return self.model_copy(update={"suitable": suitable, "unsuitable": active})
+
 
 class Question(Model):
     """One fixed interview question of the offline expert; ``kind`` says how the answer is parsed."""
@@ -120,6 +152,9 @@ QUESTION_FIELDS = (
 class Knowledge(Model):
     version: int = 1
     conditions: dict[str, list[str]] = Field(description="canonical condition -> recognising phrases")
+    restrictions: list[Unsuitable] = Field(
+        default_factory=list, description="contextual objections that apply in every domain"
+    )
     domains: list[Domain] = Field(min_length=1)
     questions: list[Question] = Field(min_length=1)
 
@@ -139,6 +174,12 @@ class Knowledge(Model):
                         f"domain {d.name!r}: keyword {kw!r} also belongs to {owner[kw]!r}; make it a hint"
                     )
             errors += [f"domain {d.name!r}: {e}" for e in _domain_errors(d, self.conditions)]
+        errors += [f"restrictions: {e}" for e in _objection_errors(self.restrictions)]
+        errors += [
+            f"restrictions: {u.primitive or u.family} needs 'when' or 'unless'"
+            for u in self.restrictions
+            if not u.contextual
+        ]
         fields = [q.field for q in self.questions]
         if sorted(fields) != sorted(QUESTION_FIELDS):
             errors.append(
@@ -244,8 +285,33 @@ def match_domain(brief: DomainBrief, knowledge: Knowledge | None = None) -> tupl
     return ranked[0].domain, round(min(1.0, best / 3.0) * best / (best + second), 3)
 
 
-def _domain_errors(d: Domain, vocabulary: dict[str, list[str]]) -> list[str]:
+def domain_for(brief: DomainBrief, knowledge: Knowledge | None = None) -> tuple[Domain, float]:
+    """``match_domain``, then the contextual objections that hold for this brief applied to the domain."""
+    kb = knowledge or load_knowledge()
+    domain, confidence = match_domain(brief, kb)
+    return domain.for_brief(brief_text(brief), kb.restrictions), confidence
+
+
+def brief_text(brief: DomainBrief) -> str:
+    """All free text of a brief, normalised, for contextual phrases."""
+    parts = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
+    return _normalise(" ; ".join(parts))
+
+
+def _objection_errors(objections: list[Unsuitable]) -> list[str]:
     from robustlens.corruptions import FAMILIES, REGISTRY
+
+    errors = []
+    for u in objections:
+        if u.primitive is not None and u.primitive not in REGISTRY:
+            errors.append(f"unknown primitive {u.primitive!r}. {did_you_mean(u.primitive, REGISTRY)}".strip())
+        if u.family is not None and u.family not in FAMILIES:
+            errors.append(f"unknown family {u.family!r}. {did_you_mean(u.family, FAMILIES)}".strip())
+    return errors
+
+
+def _domain_errors(d: Domain, vocabulary: dict[str, list[str]]) -> list[str]:
+    from robustlens.corruptions import REGISTRY
     from robustlens.corruptions.compiler import compile_spec
     from robustlens.schemas import CorruptionSpec, PrimitiveCall
 
@@ -271,13 +337,13 @@ def _domain_errors(d: Domain, vocabulary: dict[str, list[str]]) -> list[str]:
             compile_spec(CorruptionSpec(name="kb_check", recipe=[call]), where=f"{d.name}.{s.primitive}")
         except UserInputError as exc:
             errors.append(exc.what)
-    for u in d.unsuitable:
-        if u.primitive is not None and u.primitive not in REGISTRY:
-            errors.append(unknown("primitive", u.primitive, REGISTRY))
-        if u.family is not None and u.family not in FAMILIES:
-            errors.append(unknown("family", u.family, FAMILIES))
-        if u.primitive in seen:
-            errors.append(f"{u.primitive!r} is listed as both suitable and unsuitable")
+    errors += _objection_errors(d.unsuitable)
+    # a contextual objection may override a suitable entry; an unconditional one contradicts it
+    errors += [
+        f"{u.primitive!r} is listed as both suitable and unsuitable"
+        for u in d.unsuitable
+        if u.primitive in seen and not u.contextual
+    ]
     return errors
 
 

@@ -6,8 +6,8 @@ Three deterministic stages built on the knowledge base (``knowledge.yaml``):
   that turns free-text answers into a ``DomainBrief``;
 - a planner (``plan_from_brief``) that picks the domain's realistic primitives, conditions the user
   named first, and caps each ladder at the domain's physical limit;
-- a rule critic (``critique``) that rejects corruptions the knowledge base rules out or that are
-  stronger than physically plausible in the domain.
+- a rule critic (``critique``) that rejects corruptions the knowledge base rules out, does not list
+  for a recognised domain, or that are stronger than physically plausible in the domain.
 
 Same brief in, same plan out: no randomness, no network, so it doubles as a baseline for the LLM.
 """
@@ -30,6 +30,7 @@ from robustlens.llm.knowledge import (
     Domain,
     Question,
     Suitable,
+    domain_for,
     load_knowledge,
     match_domain,
     score_domains,
@@ -48,7 +49,8 @@ PLANNER = "offline-expert"
 CRITIC = "offline-rules"
 NONE_WORDS = {"none", "no", "n/a", "na", "-", "label-free", "unlabeled", "unlabelled", "no labels"}
 PRIORITY_SCORE = {1: 1.0, 2: 0.9, 3: 0.8}
-UNKNOWN_SCORE = 0.5
+UNKNOWN_SCORE = 0.5  # generic domain: an unlisted primitive is plausible by default
+UNLISTED_SCORE = 0.3  # recognised domain: the knowledge base lists what occurs there
 TOLERANCE = 1e-4  # relative slack when comparing a ladder with its bound (ladders are rounded)
 
 # --------------------------------------------------------------------------- the questionnaire
@@ -229,8 +231,9 @@ def plan_from_brief(brief: DomainBrief) -> CorruptionPlan:
     is the strongest physically plausible level in this domain rather than the registry's default.
     """
     kb = load_knowledge()
-    domain, confidence = match_domain(brief, kb)
+    domain, confidence = domain_for(brief, kb)
     conditions = [c for c in kb.recognise_conditions(brief.deployment_conditions) if c in domain.conditions]
+    ruled = [u.primitive or u.family for u in domain.unsuitable if u.contextual]
     chosen = _select(domain, conditions, brief.budget.max_corruptions)
     specs = [_spec(entry, conditions) for entry in chosen]
     ranked = score_domains(brief, kb)
@@ -243,7 +246,9 @@ def plan_from_brief(brief: DomainBrief) -> CorruptionPlan:
     )
     notes = (
         f"Offline expert: {matched_by}. Deployment conditions recognised for this domain: "
-        f"{', '.join(conditions) or 'none'}. Picked {len(specs)} of {len(domain.suitable)} suitable "
+        f"{', '.join(conditions) or 'none'}. "
+        + (f"Ruled out by what the brief says: {', '.join(map(str, ruled))}. " if ruled else "")
+        + f"Picked {len(specs)} of {len(domain.suitable)} suitable "
         "primitives: one per named condition first, then by priority and family variety; ladders are "
         "capped at each primitive's physically plausible maximum for the domain."
     )
@@ -314,12 +319,13 @@ def capped_ladder(info: PrimitiveInfo, param: str, max_severity: float) -> list[
 def critique(spec: CorruptionSpec, brief: DomainBrief) -> CriticVerdict:
     """Judge a spec against the knowledge base for the brief's domain (critic ``offline-rules``).
 
-    Unrealistic when a primitive (or its family) is ruled out for the domain, or when the spec's
-    severity-5 parameters lie further from the identity than the domain's ``max_severity`` allows.
-    Primitives the knowledge base does not mention are judged plausible with a lower score (0.5).
+    Unrealistic when a primitive (or its family) is ruled out for the domain (also by what the brief
+    says, e.g. a monochrome camera), when a recognised domain does not list it as suitable (a
+    whitelist: score 0.3), or when the spec's severity-5 parameters lie further from the identity
+    than the domain's ``max_severity`` allows. Only for the ``generic`` fallback are unlisted
+    primitives judged plausible, with a lower score (0.5).
     """
-    kb = load_knowledge()
-    domain, _ = match_domain(brief, kb)
+    domain, _ = domain_for(brief)
     reasons: list[str] = []
     scores: list[float] = []
     realistic = True
@@ -339,10 +345,17 @@ def critique(spec: CorruptionSpec, brief: DomainBrief) -> CriticVerdict:
             scores.append(0.05)
             scope = "" if objection.primitive else f" (family {objection.family})"
             reasons.append(f"{name}{scope} is unrealistic for {domain.title}: {objection.why}")
-        elif entry is None:
+        elif entry is None and domain.name == GENERIC:
             scores.append(UNKNOWN_SCORE)
             reasons.append(
                 f"{name} is not in the knowledge base for {domain.name}; judged plausible by default"
+            )
+        elif entry is None:
+            realistic = False
+            scores.append(UNLISTED_SCORE)
+            reasons.append(
+                f"{name} is unrealistic for {domain.title}: not among the corruptions the knowledge "
+                f"base lists for {domain.name}"
             )
         else:
             excess = _excess(REGISTRY[name], call, entry.max_severity)

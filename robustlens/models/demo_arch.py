@@ -16,9 +16,9 @@ from torch import nn
 ARCH_NAME = "robustlens_textile_cnn"
 
 
-def _block(cin: int, cout: int) -> nn.Sequential:
+def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
         nn.BatchNorm2d(cout),
         nn.ReLU(inplace=True),
         nn.MaxPool2d(2),
@@ -26,13 +26,17 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 
 
 class TextileCNN(nn.Module):
-    """conv(16)-conv(32)-conv(64)-conv(128), each BN + ReLU + 2x max-pool; [avg, max] pooled -> 256."""
+    """conv(16, stride 2)-conv(32)-conv(64)-conv(128), each BN + ReLU + 2x max-pool; [avg, max] -> 256.
 
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128), **_: Any) -> None:
+    The stem convolution has stride 2: its 3x3 kernels still see every pixel, so a defect one or two
+    pixels wide still excites it (unlike resizing the image first), at a quarter of the cost.
+    """
+
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128), stem_stride: int = 2, **_: Any) -> None:
         super().__init__()
         layers, cin = [], 3
-        for w in widths:
-            layers.append(_block(cin, w))
+        for i, w in enumerate(widths):
+            layers.append(_block(cin, w, stem_stride if i == 0 else 1))
             cin = w
         self.features = nn.Sequential(*layers)
         self.num_features = 2 * cin

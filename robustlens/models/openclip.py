@@ -128,6 +128,8 @@ class OpenClipModel(VisionLanguageModel):
         self, model: torch.nn.Module, preprocess: Callable[..., torch.Tensor], tokenizer: Callable
     ) -> None:
         self.model = model.eval().to(self.device)
+        if self.device.type == "cpu":  # oneDNN convolutions run ~2x faster in NHWC on CPU
+            self.model.visual.to(memory_format=torch.channels_last)
         self._transform = PilTransform(preprocess)
         self.tokenizer = tokenizer
         vision = getattr(model, "visual", None)
@@ -144,6 +146,8 @@ class OpenClipModel(VisionLanguageModel):
         return self._transform
 
     def _encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        if self.device.type == "cpu":
+            pixels = pixels.contiguous(memory_format=torch.channels_last)
         return self.model.encode_image(pixels)
 
     def _encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
