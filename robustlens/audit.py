@@ -31,6 +31,8 @@ from robustlens.validation import Thresholds, sample_images, validate_spec
 def open_brief_images(brief: DomainBrief, data: str | None = None) -> ImageSet:
     """The dataset named by the user (``data`` from the command line wins over the brief)."""
     source = data or (brief.image_source.path if brief.image_source else None)
+    if source and brief.image_source is not None and brief.image_source.kind == "demo" and data is None:
+        source = source if source.startswith("demo:") else f"demo:{source}"
     if not source:
         raise UserInputError(
             "The brief names no images to audit.",
@@ -87,6 +89,23 @@ def check_plan(
             report = report.model_copy(update={"critic": verdict, "ok": report.ok and verdict.realistic})
         reports.append(report)
     return reports
+
+
+def write_previews(plan: CorruptionPlan, samples: Sequence[np.ndarray], run_dir: Path) -> dict[str, Path]:
+    """A severity grid (clean + 1..5) per spec on a sample image: RUN/previews/<spec>.png."""
+    from robustlens.corruptions import compile_spec
+    from robustlens.corruptions.preview import severity_grid
+    from robustlens.data.images import save_image
+
+    if not samples:
+        return {}
+    return {
+        s.name: save_image(
+            severity_grid(samples[0], [compile_spec(s)], seed=plan.seed, cell=192),
+            run_dir / "previews" / f"{s.name}.png",
+        )
+        for s in plan.specs
+    }
 
 
 def keep_passing(plan: CorruptionPlan, reports: Sequence[ValidationReport]) -> CorruptionPlan | None:

@@ -169,12 +169,15 @@ class Nodes:
         reports = audit.check_plan(
             plan, brief, self.s.ctx.samples(), self.s.critic if self.s.llm else None, self.s.ctx.thresholds
         )
+        previews = audit.write_previews(plan, self.s.ctx.samples(), self.s.run_dir)
         failed = [r for r in reports if not r.ok]
         events = [
             f"Validated {len(reports)} specs: {len(reports) - len(failed)} pass"
             + (f"; rejected {', '.join(r.spec_name for r in failed)}" if failed else "")
             + "."
         ]
+        if previews:
+            events.append(f"Severity previews: {self.s.run_dir / 'previews'}/<corruption>.png")
         update: dict[str, Any] = {
             "validation": [r.model_dump(mode="json") for r in reports],
             "events": events,

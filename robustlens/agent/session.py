@@ -19,6 +19,7 @@ from robustlens.tools import ToolContext
 
 Ask = Callable[[dict[str, Any]], str]
 Show = Callable[[str], None]
+OnUpdate = Callable[[str, dict[str, Any]], None]  # (node, its state update): for richer displays
 
 
 def make_services(
@@ -38,10 +39,12 @@ def make_services(
     return Services(run_dir=run_dir, ctx=ctx, llm=main, critic=judge, progress=progress)
 
 
-def run_brief(brief: DomainBrief, services: Services, show: Show = lambda _: None) -> dict[str, Any]:
+def run_brief(
+    brief: DomainBrief, services: Services, show: Show = lambda _: None, on_update: OnUpdate | None = None
+) -> dict[str, Any]:
     """The brief answers the interview; the audit runs to its report without asking anything."""
     graph = build_graph(services, sqlite_checkpointer(services.run_dir))
-    state = _drive(graph, {"brief": brief.model_dump(mode="json"), "events": []}, None, show)
+    state = _drive(graph, {"brief": brief.model_dump(mode="json"), "events": []}, None, show, on_update)
     _record(services)
     return state
 
@@ -52,6 +55,7 @@ def chat(
     show: Show = lambda _: None,
     resume: bool = False,
     brief: DomainBrief | None = None,
+    on_update: OnUpdate | None = None,
 ) -> dict[str, Any]:
     """An interactive audit; with ``resume`` it continues from RUN/agent.sqlite."""
     graph = build_graph(services, sqlite_checkpointer(services.run_dir))
@@ -70,12 +74,14 @@ def chat(
         start: Any = Command(resume=ask(pending[0])) if pending else None
     else:
         start = {"events": [], **({"brief": brief.model_dump(mode="json")} if brief else {})}
-    state = _drive(graph, start, ask, show)
+    state = _drive(graph, start, ask, show, on_update)
     _record(services)
     return state
 
 
-def _drive(graph: Any, start: Any, ask: Ask | None, show: Show) -> dict[str, Any]:
+def _drive(
+    graph: Any, start: Any, ask: Ask | None, show: Show, on_update: OnUpdate | None = None
+) -> dict[str, Any]:
     payload = start
     while True:
         question = None
@@ -86,6 +92,8 @@ def _drive(graph: Any, start: Any, ask: Ask | None, show: Show) -> dict[str, Any
                 elif isinstance(update, dict):
                     for line in update.get("events", []) or []:
                         show(line)
+                    if on_update is not None:
+                        on_update(node, update)
         if question is None:
             return dict(graph.get_state(THREAD).values)
         if ask is None:

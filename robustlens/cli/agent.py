@@ -37,6 +37,30 @@ def _show(line: str) -> None:
     console.print(f"[cyan]•[/cyan] {line}")
 
 
+def _plan_table(node: str, update: dict[str, Any]) -> None:
+    """After validation: the plan as a table with each spec's rationale and verdict."""
+    if node != "validate" or not update.get("plan"):
+        return
+    from rich.table import Table
+
+    verdicts = {v["spec_name"]: v for v in update.get("validation", [])}
+    table = Table(title="Corruption plan", title_justify="left")
+    for col in ("corruption", "recipe", "why it happens here", "checks", "critic"):
+        table.add_column(col, overflow="fold")
+    for spec in update["plan"]["specs"]:
+        v = verdicts.get(spec["name"], {})
+        critic = v.get("critic") or {}
+        verdict = f"{'realistic' if critic.get('realistic') else 'unrealistic'} {critic.get('score', 0):.2f}"
+        table.add_row(
+            spec["name"],
+            " + ".join(c["name"] for c in spec["recipe"]),
+            spec.get("rationale", ""),
+            "pass" if v.get("ok") else "fail",
+            verdict if critic else "-",
+        )
+    console.print(table)
+
+
 @app.command("run")
 def run_cmd(
     brief_path: Path = typer.Argument(..., help="Domain brief (YAML/JSON); see examples/."),
@@ -85,7 +109,7 @@ def run_cmd(
         data,
         command,
     )
-    state = run_brief(brief, services, _show)
+    state = run_brief(brief, services, _show, _plan_table)
     _finish(state, run_dir)
 
 
@@ -128,7 +152,7 @@ def chat_cmd(
         data,
         "robustlens chat",
     )
-    state = chat(services, _ask, _show, resume=resume is not None)
+    state = chat(services, _ask, _show, resume=resume is not None, on_update=_plan_table)
     _finish(state, run_dir)
 
 

@@ -38,7 +38,9 @@ def demo_cmd(
     )
     start = time.perf_counter()
     services = make_services(run_dir, options=EngineOptions(corrupt_at=corrupt_at), command="robustlens demo")
-    state = run_brief(brief, services, lambda line: console.print(f"[cyan]•[/cyan] {line}"))
+    from robustlens.cli.agent import _plan_table, _show
+
+    state = run_brief(brief, services, _show, _plan_table)
     from robustlens.cli.evaluate import print_summary
     from robustlens.schemas import AuditResult
 

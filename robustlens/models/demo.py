@@ -82,6 +82,7 @@ def build(pretrained_text: bool = True):
     import transformers
 
     transformers.logging.set_verbosity_error()  # the MiniLM load report is noise here
+    transformers.utils.logging.disable_progress_bar()
     logging.getLogger().setLevel(logging.ERROR)  # open_clip: "initialized partially" is expected
     register_config()
     model, _, preprocess = open_clip.create_model_and_transforms(CONFIG_NAME, pretrained_text=pretrained_text)

@@ -33,9 +33,6 @@ class PreviewSpec(_Args):
     PreviewSpec,
 )
 def preview_spec(ctx: ToolContext, args: PreviewSpec) -> dict[str, Any]:
-    from robustlens.corruptions import compile_spec
-    from robustlens.corruptions.preview import severity_grid
-    from robustlens.data.images import save_image
     from robustlens.validation import ssim_ladder
 
     plan = _plan(ctx)
@@ -44,8 +41,8 @@ def preview_spec(ctx: ToolContext, args: PreviewSpec) -> dict[str, Any]:
         raise ToolError(f"no spec {args.name!r} in the plan; specs: {', '.join(names)}")
     spec = plan.spec(args.name)
     samples = ctx.samples()
-    grid = severity_grid(samples[0], [compile_spec(spec)], seed=plan.seed, cell=192)
-    path = save_image(grid, ctx.run_dir / "previews" / f"{spec.name}.png")
+    one = plan.model_copy(update={"specs": [spec]})
+    path = audit.write_previews(one, samples, ctx.run_dir)[spec.name]
     return {"preview": str(path), "ssim_by_severity": ssim_ladder(spec, samples, [1, 2, 3, 4, 5], plan.seed)}
 
 
