@@ -25,7 +25,7 @@ from robustlens.corruptions.compiler import compile_plan
 from robustlens.data.sources import ImageSet
 from robustlens.errors import UserInputError
 from robustlens.evaluation.cache import EmbeddingCache
-from robustlens.evaluation.loader import CellImages, CellJob, default_workers, make_loader
+from robustlens.evaluation.loader import CellImages, CellJob, InputsWriter, default_workers, make_loader
 from robustlens.evaluation.store import CLEAN, RunStore
 from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES, cell_records, class_embeddings, prompts
 from robustlens.models import VisionLanguageModel, load_model
@@ -238,7 +238,7 @@ class _Runner:
         if not self.inputs.exists():
             job = CellJob((CLEAN, 0.0), None, 0.0, tuple(range(len(items))))
             dataset = self._dataset(model, [job], items)
-            writer = _InputsWriter(self.inputs, len(items))
+            writer = InputsWriter(self.inputs, len(items))
             for _, positions, pixels, _ in make_loader(dataset, batch, workers, model.device):
                 writer.write(positions, pixels)
             writer.finish()
@@ -379,28 +379,3 @@ class _Runner:
                 "workers": workers,
             }
         )
-
-
-class _InputsWriter:
-    """Collects model-resolution uint8 copies from the clean pass into one .npy (memory-mapped by
-    the workers); written under a temporary name and renamed when complete, so resume can trust it."""
-
-    def __init__(self, path: Path, n: int) -> None:
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.partial")
-        self.n = n
-        self.array: np.ndarray | None = None
-
-    def write(self, positions: list[int], pixels: torch.Tensor) -> None:
-        if self.array is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            shape = (self.n, pixels.shape[2], pixels.shape[3], pixels.shape[1])
-            self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.uint8, shape=shape)
-        self.array[positions] = pixels.permute(0, 2, 3, 1).numpy()
-
-    def finish(self) -> None:
-        if self.array is None:
-            return
-        self.array.flush()
-        self.array = None
-        self.tmp.replace(self.path)

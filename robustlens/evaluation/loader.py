@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -151,3 +152,28 @@ def _worker_init(_: int) -> None:
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
     os.environ["NO_ALBUMENTATIONS_UPDATE"] = "1"
+
+
+class InputsWriter:
+    """Collects model-resolution uint8 copies from the clean pass into one .npy (memory-mapped by
+    the workers); written under a temporary name and renamed when complete, so resume can trust it."""
+
+    def __init__(self, path: Path, n: int) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.partial")
+        self.n = n
+        self.array: np.ndarray | None = None
+
+    def write(self, positions: list[int], pixels: torch.Tensor) -> None:
+        if self.array is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            shape = (self.n, pixels.shape[2], pixels.shape[3], pixels.shape[1])
+            self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.uint8, shape=shape)
+        self.array[positions] = pixels.permute(0, 2, 3, 1).numpy()
+
+    def finish(self) -> None:
+        if self.array is None:
+            return
+        self.array.flush()
+        self.array = None
+        self.tmp.replace(self.path)
