@@ -239,10 +239,13 @@ def test_critic_rejects_a_suitable_primitive_beyond_its_physical_bound() -> None
     assert critique(_spec("jpeg", quality=[60, 40, 30, 20, 15]), histo).realistic
 
 
-def test_critic_judges_unknown_primitives_plausible_with_lower_score() -> None:
-    verdict = critique(_spec("zoom_blur"), _brief("knee MRI"))
+def test_critic_whitelists_known_domains_and_stays_permissive_for_generic() -> None:
+    verdict = critique(_spec("zoom_blur"), _brief("knee MRI"))  # listed neither way for MRI
+    assert not verdict.realistic and verdict.score == 0.3
+    assert "not among the corruptions the knowledge base lists for mri" in verdict.reasons[0]
+    verdict = critique(_spec("zoom_blur"), _brief("pictures of things"))
     assert verdict.realistic and verdict.score == 0.5
-    assert "not in the knowledge base for mri; judged plausible by default" in verdict.reasons[0]
+    assert "not in the knowledge base for generic; judged plausible by default" in verdict.reasons[1]
 
 
 def test_critic_rejects_a_recipe_with_one_unrealistic_step() -> None:

@@ -1,0 +1,135 @@
+"""`robustlens evals run`: does the planner choose realistic corruptions for a domain?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from robustlens.cli.app import app, console
+from robustlens.cli.evaluate import fmt
+
+evals_app = typer.Typer(
+    help="Agent-quality evals: plan expert-ruled domain scenarios and score the plans.", no_args_is_help=True
+)
+app.add_typer(evals_app, name="evals")
+
+LLM_HELP = "OpenAI-compatible endpoint (default: $ROBUSTLENS_LLM_BASE_URL; none = offline expert)."
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return fmt(None if value is None else {"value": value}, digits)
+
+
+def _critic_config(main: Any, base_url: str | None, model: str | None, timeout: float) -> Any:
+    """The critic's LLM config: its own flags, else the planner's LLM, else None (offline rules)."""
+    from robustlens.llm.client import LLMConfig
+
+    return LLMConfig.for_critic(main, base_url, model, timeout)
+
+
+def _row(score: Any) -> list[str]:
+    style = "green" if score.passed else "red"
+    return [
+        f"[{style}]{score.name}[/{style}]",
+        f"{score.matched_domain} ({score.match_confidence:.2f})",
+        str(score.violations),
+        _num(score.coverage),
+        _num(score.validity),
+        _num(score.diversity),
+        _num(score.consistency),
+    ]
+
+
+@evals_app.command("run")
+def run_cmd(
+    scenarios: Path = typer.Option(
+        Path("evals/scenarios"), "--scenarios", "-s", help="Folder (or one file) of scenario YAML files."
+    ),
+    seeds: int = typer.Option(3, "--seeds", "-k", min=1, max=100, help="Seeded runs per scenario (K)."),
+    only: list[str] = typer.Option([], "--only", help="Run only this scenario (repeat for several)."),
+    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help=LLM_HELP),
+    llm_model: str | None = typer.Option(
+        None, "--llm-model", help="Planner model (default: $ROBUSTLENS_LLM_MODEL; none = offline expert)."
+    ),
+    critic_base_url: str | None = typer.Option(
+        None, "--critic-base-url", help="Critic endpoint (default: the planner's)."
+    ),
+    critic_model: str | None = typer.Option(
+        None, "--critic-model", help="Critic model (default: the planner's; none = offline rule critic)."
+    ),
+    offline_critic: bool = typer.Option(
+        False, "--offline-critic", help="Test the offline rule critic even when an LLM is configured."
+    ),
+    timeout: float = typer.Option(60.0, "--llm-timeout", min=1, help="Seconds per LLM request."),
+    out: Path = typer.Option(
+        Path("evals-report.json"), "--out", "-o", help="Where to write the JSON report."
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Exit 1 unless every scenario has no violation and full coverage."
+    ),
+) -> None:
+    """Plan every scenario K times, score the plans against the expert rules, and test the critic.
+
+    Plans, per-run scores, majority plans and every critic verdict are in the JSON report.
+    """
+    from robustlens.evals import load_scenarios, run_evals, select_scenarios
+    from robustlens.llm.client import LLMClient, LLMConfig
+
+    chosen = select_scenarios(load_scenarios(scenarios), only)
+    planner_cfg = LLMConfig.resolve(base_url=llm_base_url, model=llm_model, timeout=timeout)
+    critic_cfg = (
+        None if offline_critic else _critic_config(planner_cfg, critic_base_url, critic_model, timeout)
+    )
+    planner: Any = LLMClient(planner_cfg) if planner_cfg else "offline"
+    critic: Any = LLMClient(critic_cfg) if critic_cfg else "offline"
+    if planner_cfg is None:
+        console.print(
+            "No LLM configured: evaluating the offline expert (deterministic knowledge-base planner)."
+        )
+    else:
+        console.print(f"Planner: LLM {planner_cfg.model} at {planner_cfg.base_url or 'the OpenAI API'}.")
+    console.print(
+        f"Critic: {'offline rule critic' if critic_cfg is None else 'LLM ' + critic_cfg.model}. "
+        f"{len(chosen)} scenario(s) x {seeds} seed(s)."
+    )
+    with console.status("planning…") as status:
+        report = run_evals(
+            chosen,
+            planner,
+            seeds,
+            critic,
+            progress=lambda s: status.update(f"planned {s.name} ({s.violations} violations)"),
+        )
+    table = Table(title=f"Agent evals: {report.planner}, K={report.seeds}")
+    table.add_column("scenario", no_wrap=True)
+    table.add_column("domain matched", no_wrap=True)
+    for col in ("violations", "coverage", "validity", "diversity", "consistency"):
+        table.add_column(col, justify="right")
+    for score in report.scenarios:
+        table.add_row(*_row(score))
+    console.print(table)
+    for score in report.scenarios:
+        for msg in score.violation_messages:
+            console.print(f"[red]violation[/red] {score.name}: {msg}")
+        missing = {tuple(g) for r in score.runs for g in r.missing_groups}
+        for group in sorted(missing):
+            console.print(f"[yellow]missing[/yellow] {score.name}: none of {', '.join(group)}")
+    console.print(
+        f"Totals: {report.total_violations} violations, mean coverage {_num(report.mean_coverage)}, "
+        f"validity {_num(report.validity)}; {len(report.passed)}/{len(report.scenarios)} scenarios passed."
+    )
+    ce = report.critic_eval
+    if ce is not None:
+        console.print(
+            f"Critic {ce.critic} on {len(ce.cases)} planted/realistic specs: "
+            f"precision {_num(ce.precision, 3)}, recall {_num(ce.recall, 3)} "
+            f"(TP {ce.true_positives}, FP {ce.false_positives}, "
+            f"FN {ce.false_negatives}, TN {ce.true_negatives}, errors {ce.errors})."
+        )
+    report.save(out)
+    console.print(f"Report: {out}")
+    if strict and report.failed:
+        raise typer.Exit(1)
