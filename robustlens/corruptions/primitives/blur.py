@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from robustlens.corruptions.base import IMAGENET_C, Context, Primitive, register
-from robustlens.corruptions.ops import disk_kernel, filter2d, gaussian, line_kernel, remap, to_uint8
+from robustlens.corruptions.ops import disk_kernel, filter2d, gaussian, line_kernel, remap
 
 
 @register(
@@ -134,8 +134,9 @@ class ZoomBlur(Primitive):
         for k in range(1, self.copies + 1):
             s = 1.0 + self.zoom * k / self.copies
             m = np.array([[s, 0.0, cx * (1 - s)], [0.0, s, cy * (1 - s)]], np.float32)
-            acc += cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        return to_uint8(acc * np.float32(1.0 / (255.0 * (self.copies + 1))))
+            warped = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            cv2.accumulate(warped, acc)  # in place, no uint8 -> float temporary
+        return cv2.convertScaleAbs(acc, alpha=1.0 / (self.copies + 1))
 
 
 @register(
