@@ -48,3 +48,12 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A 'did you mean' sentence, or an empty string when nothing is close."""
     found = closest(name, choices)
     return f"Did you mean: {', '.join(found)}?" if found else ""
+
+
+def describe_validation(exc: Exception, root: str = "(root)", sep: str = "; ") -> str:
+    """A pydantic ValidationError as 'field.path: message' items (pydantic's prefixes removed)."""
+    errors = exc.errors() if hasattr(exc, "errors") else []  # type: ignore[attr-defined]
+    return sep.join(
+        f"{'.'.join(str(p) for p in e['loc']) or root}: {str(e['msg']).removeprefix('Value error, ')}"
+        for e in errors
+    )

@@ -9,7 +9,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from robustlens.errors import UserInputError
+from robustlens.errors import UserInputError, describe_validation
 from robustlens.schemas import CorruptionPlan, CorruptionSpec
 
 M = TypeVar("M", bound=BaseModel)
@@ -44,13 +44,10 @@ def validate_as(cls: type[M], data: object, source: str) -> M:
 
 
 def validation_error(exc: ValidationError, source: str) -> UserInputError:
-    problems = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        problems.append(f"  - {loc}: {err['msg']}")
+    problems = describe_validation(exc, root="(top level)", sep="\n  - ")
     first = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else None
     return UserInputError(
-        f"Invalid {source}:\n" + "\n".join(problems),
+        f"Invalid {source}:\n  - " + problems,
         why="the file does not match the expected schema.",
         fix="Correct the fields listed above; see examples/ for complete, commented files.",
         field=first,

@@ -26,7 +26,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from robustlens.corruptions import FAMILIES, REGISTRY
-from robustlens.errors import UserInputError, did_you_mean
+from robustlens.errors import UserInputError, describe_validation, did_you_mean
 from robustlens.schemas import SLUG, DomainBrief, Model
 
 
@@ -155,10 +155,7 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
+        problems = describe_validation(exc)
         raise UserInputError(
             f"Invalid scenario file {path}: {problems}",
             why="a scenario needs a valid DomainBrief and rules that name registered primitives or families.",

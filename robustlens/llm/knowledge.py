@@ -21,7 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from robustlens.errors import UserInputError, did_you_mean
+from robustlens.errors import UserInputError, describe_validation, did_you_mean
 from robustlens.schemas import SLUG, DomainBrief, Model
 
 KNOWLEDGE_PATH = Path(__file__).with_name("knowledge.yaml")
@@ -230,10 +230,7 @@ def _load(path: str) -> Knowledge:
     except yaml.YAMLError as exc:
         problems = str(exc)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'knowledge'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
+        problems = describe_validation(exc, root="knowledge")
     raise UserInputError(
         f"Invalid offline-expert knowledge base {path}: {problems}",
         why="every primitive, family and condition it names must exist (`robustlens corruptions list`).",

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from robustlens.errors import ToolError, UserInputError, did_you_mean
+from robustlens.errors import ToolError, UserInputError, describe_validation, did_you_mean
 from robustlens.llm.client import ToolSpec
 
 
@@ -62,7 +62,7 @@ def dispatch(name: str, arguments: str, ctx: Any, allowed: Sequence[str] | None 
     try:
         args = t.args.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
+        problems = describe_validation(exc)
         return False, _error(f"Invalid arguments for {name}: {problems}. Fix these fields and call again.")
     try:
         result = t.fn(ctx, args)
