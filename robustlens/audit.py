@@ -25,7 +25,7 @@ from robustlens.schemas import (
     FailureAnalysis,
     ValidationReport,
 )
-from robustlens.validation import Thresholds, sample_images, validate_spec
+from robustlens.validation import LabelCheck, Thresholds, sample_images, validate_spec
 
 
 def open_brief_images(brief: DomainBrief, data: str | None = None) -> ImageSet:
@@ -79,11 +79,12 @@ def check_plan(
     samples: Sequence[np.ndarray],
     critic: object | None = None,
     thresholds: Thresholds = Thresholds(),
+    label_check: LabelCheck | None = None,
 ) -> list[ValidationReport]:
-    """Validation (schema, SSIM ladder) plus the critic's realism verdict, per spec."""
+    """Validation (schema, SSIM ladder, label preservation) plus the critic's realism verdict, per spec."""
     reports = []
     for spec in plan.specs:
-        report = validate_spec(spec, samples, thresholds, plan.seed)
+        report = validate_spec(spec, samples, thresholds, plan.seed, label_check)
         if report.checks and report.checks[0].passed:
             verdict = critique_spec(spec, brief, report.ssim_by_severity, critic, samples)
             report = report.model_copy(update={"critic": verdict, "ok": report.ok and verdict.realistic})

@@ -160,6 +160,7 @@ class Check(Model):
     name: str
     passed: bool
     detail: str = ""
+    advisory: bool = Field(False, description="reported, but does not reject the spec")
 
 
 class CriticVerdict(Model):

@@ -129,17 +129,19 @@ def validate_spec(
             for i, im in enumerate(samples)
         ]
         agreement = float(label_check(samples, corrupted))
+        # Advisory: a fragile model also flips labels under a mild corruption, and that fragility is what
+        # the audit is for; the check flags corruptions that may change what the image shows.
         checks.append(
             Check(
                 name="label_preserved",
                 passed=agreement >= thresholds.label_agreement,
+                advisory=True,
                 detail=f"{agreement:.0%} of predictions unchanged at severity {sev:g} "
-                f"(must be >= {thresholds.label_agreement:.0%})",
+                f"(advisory: expected >= {thresholds.label_agreement:.0%})",
             )
         )
-    return ValidationReport(
-        spec_name=spec.name, ok=all(c.passed for c in checks), ssim_by_severity=ladder, checks=checks
-    )
+    ok = all(c.passed for c in checks if not c.advisory)
+    return ValidationReport(spec_name=spec.name, ok=ok, ssim_by_severity=ladder, checks=checks)
 
 
 def validate_plan(

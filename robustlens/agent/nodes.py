@@ -166,9 +166,9 @@ class Nodes:
     def validate(self, state: AgentState) -> dict[str, Any]:
         brief, plan = self._brief(state), CorruptionPlan.model_validate(state["plan"])
         self.s.ctx.brief = brief
-        reports = audit.check_plan(
-            plan, brief, self.s.ctx.samples(), self.s.critic if self.s.llm else None, self.s.ctx.thresholds
-        )
+        ctx = self.s.ctx
+        critic = self.s.critic if self.s.llm else None
+        reports = audit.check_plan(plan, brief, ctx.samples(), critic, ctx.thresholds, ctx.label_check())
         previews = audit.write_previews(plan, self.s.ctx.samples(), self.s.run_dir)
         failed = [r for r in reports if not r.ok]
         events = [

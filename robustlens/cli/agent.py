@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from robustlens.cli.app import app, console
+from robustlens.cli.evaluate import LiveProgress
 
 LLM_HELP = "OpenAI-compatible endpoint (default: $ROBUSTLENS_LLM_BASE_URL; none = offline expert)."
 
@@ -108,6 +109,7 @@ def run_cmd(
         _options(device, corrupt_at, workers, batch_size),
         data,
         command,
+        LiveProgress(),
     )
     state = run_brief(brief, services, _show, _plan_table)
     _finish(state, run_dir)
@@ -151,6 +153,7 @@ def chat_cmd(
         _options(device, corrupt_at, None, None),
         data,
         "robustlens chat",
+        LiveProgress(),
     )
     state = chat(services, _ask, _show, resume=resume is not None, on_update=_plan_table)
     _finish(state, run_dir)

@@ -37,7 +37,14 @@ def demo_cmd(
         f"{max_images or 400} textile test images. Run directory: {run_dir}"
     )
     start = time.perf_counter()
-    services = make_services(run_dir, options=EngineOptions(corrupt_at=corrupt_at), command="robustlens demo")
+    from robustlens.cli.evaluate import LiveProgress
+
+    services = make_services(
+        run_dir,
+        options=EngineOptions(corrupt_at=corrupt_at),
+        command="robustlens demo",
+        progress=LiveProgress(),
+    )
     from robustlens.cli.agent import _plan_table, _show
 
     state = run_brief(brief, services, _show, _plan_table)

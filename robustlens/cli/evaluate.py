@@ -65,6 +65,34 @@ class RichProgress:
         self.task = None
 
 
+PROGRESS_COLUMNS = (
+    TextColumn("{task.description}"),
+    BarColumn(),
+    MofNCompleteColumn(),
+    TextColumn("cells"),
+    TextColumn("{task.fields[rate]}"),
+    TimeElapsedColumn(),
+)
+
+
+class LiveProgress(RichProgress):
+    """A RichProgress that opens its own live bar per model (for the agent, which evaluates between
+    other output) and closes it when the model is done."""
+
+    def __init__(self) -> None:
+        super().__init__(Progress(*PROGRESS_COLUMNS, console=console, transient=False))
+
+    def start_model(self, model_id: str, cells_total: int, cells_done: int) -> None:
+        for task in list(self.progress.task_ids):  # already printed when its model finished
+            self.progress.remove_task(task)
+        self.progress.start()
+        super().start_model(model_id, cells_total, cells_done)
+
+    def end_model(self) -> None:
+        super().end_model()
+        self.progress.stop()
+
+
 def parse_checkpoints(values: list[str], models: list[str]) -> dict[str, str]:
     """``--checkpoint PATH`` (one model without a tag) or ``--checkpoint MODEL_ID=PATH``."""
     out: dict[str, str] = {}
@@ -164,14 +192,7 @@ def eval_cmd(
         f"{len(images.items)} images ({images.kind}, {'labelled' if images.labelled else 'label-free'}), "
         f"{len(plan.specs)} corruptions x {len(plan.severities)} severities, {len(all_models)} model(s)."
     )
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("cells"),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-    )
+    columns = PROGRESS_COLUMNS
     command = "robustlens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with Progress(*columns, console=console) as bar:
         result = evaluate(

@@ -30,6 +30,10 @@ class LLMError(Exception):
     """The endpoint failed for good (after retries), refused, or answered unusably."""
 
 
+class LLMBadRequest(LLMError):
+    """The endpoint rejected the request's form (unsupported tools, images, response format)."""
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """A tool as the LLM sees it: name, description and the JSON schema of a pydantic model."""
@@ -164,9 +168,9 @@ class LLMClient:
         if tools and self.tools_supported:
             try:
                 return self._native(messages, tools, temperature)
-            except self._openai.BadRequestError as exc:
+            except LLMBadRequest as exc:
                 if not _mentions_tools(exc):
-                    raise LLMError(f"{self.name} rejected the request: {_short(exc)}") from None
+                    raise
                 self.tools_supported = False
                 self.usage.fallback_json = True
         if tools:
@@ -259,6 +263,8 @@ class LLMClient:
                 continue
             except (oa.AuthenticationError, oa.PermissionDeniedError, oa.NotFoundError) as exc:
                 raise LLMError(f"{self.name} refused the request: {_short(exc)}") from None
+            except oa.BadRequestError as exc:
+                raise LLMBadRequest(f"{self.name} rejected the request: {_short(exc)}") from None
             self.usage.calls += 1
             if response.usage is not None:
                 self.usage.prompt_tokens += response.usage.prompt_tokens or 0

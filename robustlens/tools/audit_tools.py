@@ -59,7 +59,7 @@ class NoArgs(_Args):
 def validate_plan(ctx: ToolContext, args: NoArgs) -> list[dict[str, Any]]:
     from robustlens.validation import validate_plan as run
 
-    reports = run(_plan(ctx), ctx.samples(), ctx.thresholds)
+    reports = run(_plan(ctx), ctx.samples(), ctx.thresholds, ctx.label_check())
     ctx.validation = reports
     return [r.model_dump() for r in reports]
 
@@ -67,7 +67,14 @@ def validate_plan(ctx: ToolContext, args: NoArgs) -> list[dict[str, Any]]:
 @tool("critique_plan", "Ask the realism critic about every spec in the plan.", NoArgs)
 def critique_plan(ctx: ToolContext, args: NoArgs) -> list[dict[str, Any]]:
     plan = _plan(ctx)
-    reports = audit.check_plan(plan, ctx.brief, ctx.samples(), ctx.critic, ctx.thresholds)  # type: ignore[arg-type]
+    reports = audit.check_plan(
+        plan,
+        ctx.brief,
+        ctx.samples(),
+        ctx.critic,
+        ctx.thresholds,  # type: ignore[arg-type]
+        ctx.label_check(),
+    )
     ctx.validation = reports
     return [
         {"spec": r.spec_name, "ok": r.ok, "critic": r.critic.model_dump() if r.critic else None}

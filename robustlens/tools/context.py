@@ -30,6 +30,7 @@ class ToolContext:
     command: str = ""
     _images: ImageSet | None = None
     _samples: list[np.ndarray] | None = None
+    _label_check: Any = None
 
     def images(self) -> ImageSet:
         from robustlens.audit import open_brief_images
@@ -40,6 +41,20 @@ class ToolContext:
         if self._images is None:
             self._images = open_brief_images(self.brief, self.data)
         return self._images
+
+    def label_check(self) -> Any:
+        """Prediction agreement with the brief's first model over its class names (None if label-free)."""
+        from robustlens.validation import model_label_check
+
+        if self.brief is None or not self.brief.models:
+            return None
+        names = self.images().class_names
+        if not names:
+            return None
+        if self._label_check is None:
+            model = self.brief.models[0]
+            self._label_check = model_label_check(model, names, self.options.checkpoints.get(model))
+        return self._label_check
 
     def samples(self) -> list[np.ndarray]:
         from robustlens.validation import sample_images

@@ -80,6 +80,10 @@ def test_nodes_alone(data: dict[str, Path], tmp_path: Path) -> None:
     checked = nodes.validate({"brief": brief, "plan": planned["plan"]})
     assert len(checked["validation"]) == len(plan.specs) and nodes.after_validate(checked) == "evaluate"
     assert all(v["critic"]["critic"] == "offline-rules" for v in checked["validation"])
+    assert all(
+        any(c["name"] == "label_preserved" and c["advisory"] for c in v["checks"])
+        for v in checked["validation"]
+    )
     evaluated = nodes.evaluate({"brief": brief, "plan": checked["plan"], "validation": checked["validation"]})
     assert "Evaluated 1 model(s)" in evaluated["events"][0]
     inspected = nodes.inspect({})
