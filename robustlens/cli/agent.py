@@ -34,11 +34,11 @@ def _options(device: str, corrupt_at: str, workers: int | None, batch_size: int 
     return EngineOptions(device=device, corrupt_at=corrupt_at, workers=workers, batch_size=batch_size)
 
 
-def _show(line: str) -> None:
+def show_event(line: str) -> None:
     console.print(f"[cyan]•[/cyan] {line}")
 
 
-def _plan_table(node: str, update: dict[str, Any]) -> None:
+def plan_table(node: str, update: dict[str, Any]) -> None:
     """After validation: the plan as a table with each spec's rationale and verdict."""
     if node != "validate" or not update.get("plan"):
         return
@@ -111,7 +111,7 @@ def run_cmd(
         command,
         LiveProgress(),
     )
-    state = run_brief(brief, services, _show, _plan_table)
+    state = run_brief(brief, services, show_event, plan_table)
     _finish(state, run_dir)
 
 
@@ -155,7 +155,7 @@ def chat_cmd(
         "robustlens chat",
         LiveProgress(),
     )
-    state = chat(services, _ask, _show, resume=resume is not None, on_update=_plan_table)
+    state = chat(services, _ask, show_event, resume=resume is not None, on_update=plan_table)
     _finish(state, run_dir)
 
 

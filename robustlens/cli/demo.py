@@ -45,9 +45,9 @@ def demo_cmd(
         command="robustlens demo",
         progress=LiveProgress(),
     )
-    from robustlens.cli.agent import _plan_table, _show
+    from robustlens.cli.agent import plan_table, show_event
 
-    state = run_brief(brief, services, _show, _plan_table)
+    state = run_brief(brief, services, show_event, plan_table)
     from robustlens.cli.evaluate import print_summary
     from robustlens.schemas import AuditResult
 
