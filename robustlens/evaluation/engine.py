@@ -176,8 +176,7 @@ class _Runner:
         self.progress.start_model(model_id, len(self.cells) + 1, done)
         text = self._text(model)
         self.inputs = self._inputs_path(model)
-        clean_emb, clean_pred, items = self._clean(model, text, batch, workers)
-        captions = self._captions(model, items)
+        clean_emb, clean_pred, items, captions = self._clean(model, text, batch, workers)
         ids = [i.id for i in items]
         labels = [i.label for i in items]
         jobs = [
@@ -287,7 +286,8 @@ class _Runner:
         return f16(model.encode_texts([i.caption for i in items]))
 
     def _clean(self, model: VisionLanguageModel, text: np.ndarray | None, batch: int, workers: int):
-        """Clean embeddings and predictions of the valid images (decides the valid set on first run)."""
+        """Clean embeddings, predictions and caption embeddings of the valid images (the valid set is
+        decided on the first run); captions are encoded once per model, here."""
         known = self.store.read_images()
         items = self.images.items
         if known is not None:
@@ -296,9 +296,10 @@ class _Runner:
         if self.store.is_done(model.id, CLEAN, 0.0):
             emb = self.store.read_embeddings(model.id, CLEAN, 0.0)
             preds = [r.get("pred") for r in self.store.read_records(model.id, CLEAN, 0.0)]
-            return emb, (preds if text is not None else None), items
+            return emb, (preds if text is not None else None), items, self._captions(model, items)
         emb, items = self._clean_embeddings(model, items, known is None, batch, workers)
         ids, labels = [i.id for i in items], [i.label for i in items]
+        captions = self._captions(model, items)
         records = cell_records(
             ids,
             labels,
@@ -308,12 +309,12 @@ class _Runner:
             model.logit_scale,
             model.logit_bias,
             None,
-            self._captions(model, items),
+            captions,
         )
         self.store.write_cell(model.id, CLEAN, 0.0, records, emb)
         self.progress.cell_done()
         preds = [r["pred"] for r in records] if text is not None else None
-        return emb, preds, items
+        return emb, preds, items, captions
 
     def _clean_embeddings(
         self, model: VisionLanguageModel, items: list[Any], first: bool, batch: int, workers: int
