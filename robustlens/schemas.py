@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 SCHEMA_VERSION = 1
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+RESERVED_SPEC_NAMES = frozenset({"clean"})  # the uncorrupted baseline's cell name
+SEVERITY_DECIMALS = 3  # severities are canonicalised to this many decimals (one file per severity)
 
 
 class Model(BaseModel):
@@ -96,6 +98,9 @@ class DomainBrief(Persisted):
     image_source: ImageSource | None = None
     models: list[str] = Field(default_factory=list)
     reference_model: str | None = None
+    checkpoints: dict[str, str] = Field(
+        default_factory=dict, description="local weights per model id: {MODEL_ID: PATH}"
+    )
     budget: Budget = Field(default_factory=Budget)
     seed: int = 0
 
@@ -126,6 +131,8 @@ class CorruptionSpec(Model):
     def _slug(cls, v: str) -> str:
         if not SLUG.match(v):
             raise ValueError("use lowercase letters, digits, '_' or '-' (max 64), e.g. 'fog_heavy'")
+        if v in RESERVED_SPEC_NAMES:
+            raise ValueError(f"{v!r} is reserved for the uncorrupted baseline; choose another name")
         return v
 
 
@@ -285,13 +292,18 @@ class FailureAnalysis(Persisted):
     recommendations: list[str] = Field(default_factory=list)
 
 
+def canonical_severity(value: float) -> float:
+    """One severity, one cell file: 2 and 2.0000001 are the same rung (rounded to 3 decimals)."""
+    return round(float(value), SEVERITY_DECIMALS) + 0.0
+
+
 def _check_severities(values: list[float]) -> list[float]:
     if not values:
         raise ValueError("give at least one severity")
-    bad = [v for v in values if not 0 <= v <= 5]
+    bad = [v for v in values if not (isinstance(v, int | float) and 0 <= v <= 5)]
     if bad:
         raise ValueError(f"severities must lie in 0..5 (0 = identity); got {bad}")
-    return sorted(set(float(v) for v in values))
+    return sorted({canonical_severity(v) for v in values})
 
 
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
