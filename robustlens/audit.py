@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,9 @@ from robustlens.schemas import (
     ValidationReport,
 )
 from robustlens.validation import LabelCheck, Thresholds, sample_images, validate_spec
+
+OFFLINE_CRITIC = "offline-rules"
+CRITIC_DOWN = "LLM critic unavailable"
 
 
 def open_brief_images(brief: DomainBrief, data: str | None = None) -> ImageSet:
@@ -56,13 +60,18 @@ def critique_spec(
     critic: object | None,
     samples: Sequence[np.ndarray] = (),
 ) -> CriticVerdict:
-    """The critic LLM's verdict (with thumbnails when it sees images), or the offline rule critic's."""
-    if critic is None:
-        from robustlens.llm.offline import critique
+    """The critic LLM's verdict (with thumbnails when it sees images), or the offline rule critic's.
 
+    Any critic failure — an error, a timeout, a refusal, a junk or empty verdict — falls back to the
+    offline rule critic, whose verdict is labelled ``offline-rules (LLM critic unavailable: ...)``
+    so the report says who really judged and why."""
+    from robustlens.llm.offline import critique
+
+    if critic is None:
         return critique(spec, brief)
     from robustlens.corruptions.compiler import compile_spec
     from robustlens.corruptions.seeding import corruption_seed
+    from robustlens.llm.client import LLMError
     from robustlens.llm.critic import llm_critique
 
     corruption = compile_spec(spec)
@@ -70,7 +79,11 @@ def critique_spec(
         _png(corruption(im, 3.0, corruption_seed(brief.seed, f"critic{i}", spec.name, 3.0)))
         for i, im in enumerate(samples[:2])
     ]
-    return llm_critique(critic, spec, brief, ssim, thumbs)  # type: ignore[arg-type]
+    try:
+        return llm_critique(critic, spec, brief, ssim, thumbs)  # type: ignore[arg-type]
+    except LLMError as exc:
+        verdict = critique(spec, brief)
+        return verdict.model_copy(update={"critic": f"{OFFLINE_CRITIC} ({CRITIC_DOWN}: {exc})"})
 
 
 def check_plan(
@@ -133,6 +146,8 @@ def run_audit(
         raise UserInputError(
             "The brief names no model to audit.", fix="Add models: [ID, ...] to the brief.", field="models"
         )
+    # the brief's local weights apply wherever it is run; --checkpoint flags (in options) win
+    options = replace(options, checkpoints={**brief.checkpoints, **options.checkpoints})
     result = evaluate(
         plan,
         images,

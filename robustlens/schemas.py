@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
@@ -53,9 +53,22 @@ class Model(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
+        """Read a saved model; a truncated, non-UTF-8 or foreign file is a ``UserInputError``."""
+        from robustlens.errors import UserInputError, describe_validation
+
         path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        return cls.from_yaml(text) if path.suffix in (".yaml", ".yml") else cls.from_json(text)
+        try:
+            text = path.read_text(encoding="utf-8")
+            return cls.from_yaml(text) if path.suffix in (".yaml", ".yml") else cls.from_json(text)
+        except (ValidationError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+            why = describe_validation(exc) if isinstance(exc, ValidationError) else str(exc).splitlines()[0]
+            raise UserInputError(
+                f"{path} cannot be read as a {cls.__name__}: the file is damaged or not a robustlens file.",
+                why=why[:300],
+                fix="Restore or regenerate the file; a run's result.json is rebuilt by "
+                "`robustlens report RUN_DIR` or by re-running the same `robustlens eval`.",
+                field=path.name,
+            ) from None
 
 
 class Persisted(Model):

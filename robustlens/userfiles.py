@@ -24,23 +24,58 @@ def read_data(path: str | Path) -> object:
             why="the path does not name a readable file.",
             fix="Check the path (relative paths are taken from the current directory).",
         )
-    text = path.read_text(encoding="utf-8")
+    kind = "JSON" if path.suffix == ".json" else "YAML"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserInputError(
+            f"{path} is not UTF-8 text.",
+            why=f"byte {exc.start} cannot be decoded as UTF-8 (a binary file, or another encoding).",
+            fix=f"Save the {kind} file as UTF-8.",
+        ) from None
+    except OSError as exc:
+        raise UserInputError(
+            f"Cannot read {path}.", why=exc.strerror or str(exc), fix="Check the file's permissions."
+        ) from None
     try:
         return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise UserInputError(
-            f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}.",
+            f"{path} is not valid {kind}.",
             why=str(exc).splitlines()[0],
             fix="Fix the syntax at the position shown (indentation and colons in YAML).",
+        ) from None
+    except RecursionError:
+        raise UserInputError(
+            f"{path} is nested too deeply to read.",
+            why=f"its {kind} nests lists or mappings hundreds of levels deep; no robustlens file does.",
+            fix="Check that this is the intended file; plans and briefs are a few levels deep.",
         ) from None
 
 
 def validate_as(cls: type[M], data: object, source: str) -> M:
     """Validate parsed data as ``cls``; a failure names each bad field and why."""
+    if data is not None and not isinstance(data, dict):
+        raise UserInputError(
+            f"Invalid {source} ({cls.__name__}): the file holds a {_kind(data)}, not a mapping of fields.",
+            why=f"a {cls.__name__} file is a mapping (name: value lines in YAML, an object in JSON).",
+            fix="See examples/ for complete, commented files.",
+            field="(top level)",
+        )
     try:
         return cls.model_validate(data if data is not None else {})
     except ValidationError as exc:
         raise validation_error(exc, f"{source} ({cls.__name__})") from None
+    except RecursionError:
+        raise UserInputError(
+            f"Invalid {source}: nested too deeply.", fix="Check that this is the intended file."
+        ) from None
+
+
+def _kind(data: object) -> str:
+    return {list: "list", str: "text string", int: "number", float: "number", bool: "boolean"}.get(
+        type(data), type(data).__name__
+    )
 
 
 def validation_error(exc: ValidationError, source: str) -> UserInputError:

@@ -1,7 +1,9 @@
-"""The LangGraph graph: interview -> plan -> validate/critique -> evaluate -> inspect -> decide -> report.
+"""The LangGraph graph: interview -> plan -> validate/critique -> review -> evaluate -> inspect -> decide
+-> report.
 
-Nodes are thin (``nodes.py``); this module only wires them. ``ask_user`` is the one place that
-interrupts: nodes that call an LLM never interrupt, so a resumed graph never repeats an LLM call.
+Nodes are thin (``nodes.py``); this module only wires them. ``ask_user`` and ``review`` (the chat's
+plan review; a pass-through for ``run``) are the only places that interrupt: nodes that call an LLM
+never interrupt, so a resumed graph never repeats an LLM call.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def build_graph(services: Services, checkpointer: Any | None = None) -> Any:
     g.add_node("ask_user", n.ask_user)
     g.add_node("plan", n.plan)
     g.add_node("validate", n.validate)
+    g.add_node("review", n.review)
     g.add_node("evaluate", n.evaluate)
     g.add_node("inspect", n.inspect)
     g.add_node("decide", n.decide)
@@ -33,7 +36,8 @@ def build_graph(services: Services, checkpointer: Any | None = None) -> Any:
     g.add_conditional_edges("interview", n.after_interview, {"ask": "ask_user", "plan": "plan"})
     g.add_edge("ask_user", "interview")
     g.add_edge("plan", "validate")
-    g.add_conditional_edges("validate", n.after_validate, {"revise": "plan", "evaluate": "evaluate"})
+    g.add_conditional_edges("validate", n.after_validate, {"revise": "plan", "evaluate": "review"})
+    g.add_conditional_edges("review", n.after_review, {"review": "review", "evaluate": "evaluate"})
     g.add_edge("evaluate", "inspect")
     g.add_edge("inspect", "decide")
     g.add_conditional_edges("decide", n.after_decide, {"iterate": "evaluate", "report": "report"})

@@ -13,10 +13,10 @@ from langgraph.types import interrupt
 from robustlens import audit
 from robustlens.agent.state import AgentState
 from robustlens.llm.client import LLMClient, LLMError
-from robustlens.llm.planner import assistant_tool_message
+from robustlens.llm.toolloop import LoopOutcome
 from robustlens.prompts import load
 from robustlens.schemas import CorruptionPlan, DomainBrief, FailureAnalysis, ValidationReport
-from robustlens.tools import ToolContext, dispatch, specs
+from robustlens.tools import ToolContext
 
 OFFLINE = "offline-expert"
 
@@ -42,79 +42,56 @@ class Nodes:
     def interview(self, state: AgentState) -> dict[str, Any]:
         if state.get("brief"):
             return {"pending": None}
-        if self.s.llm is None:
+        pending = state.get("pending") or {}
+        if self.s.llm is None or pending.get("field", "chat") != "chat":  # offline, or it took over
             return self._offline_interview(state)
         return self._llm_interview(state)
 
     def _offline_interview(self, state: AgentState) -> dict[str, Any]:
-        from robustlens.errors import ToolError, UserInputError
-        from robustlens.llm.offline import apply_answer, brief_from_answers, next_question
+        """The fixed questionnaire, one reply per step; each answer is checked when it is given."""
+        from robustlens.agent.interview import interview_step
 
-        answers = dict(state.get("answers") or {})
-        events = []
-        pending, reply = state.get("pending"), state.get("reply")
-        if pending and reply is not None:
-            question = next(q for q in _questions() if q.field == pending["field"])
-            try:
-                answers = apply_answer(answers, question, reply)
-            except (ToolError, UserInputError) as exc:
-                text = exc.message() if isinstance(exc, UserInputError) else str(exc)
-                return {"pending": {**pending, "error": text}, "reply": None}
-        question = next_question(answers)
-        if question is None:
-            brief = brief_from_answers(answers)
-            events.append(f"Brief complete (offline expert questionnaire): {brief.domain}.")
-            return {
-                "answers": answers,
-                "brief": brief.model_dump(mode="json"),
-                "pending": None,
-                "reply": None,
-                "events": events,
-            }
-        return {
-            "answers": answers,
-            "reply": None,
-            "pending": {
-                "field": question.field,
-                "text": question.prompt,
-                "help": question.help,
-                "default": question.default,
-            },
-        }
+        models = getattr(self.s.ctx, "models", None) or ()
+        return interview_step(dict(state), self.s.ctx.data, models, self.s.run_dir)
 
     def _llm_interview(self, state: AgentState) -> dict[str, Any]:
+        """The LLM interviews until it submits a brief; when it fails (endpoint error, junk, no brief
+        within the rounds) the offline questionnaire takes over, and the transcript says so."""
+        from robustlens.llm.toolloop import cap, run_tool_loop
+
         messages = list(state.get("messages") or [])
         if not messages:
             messages = [{"role": "system", "content": load("system") + "\n\n" + load("interview")}]
         if state.get("reply") is not None:
-            messages.append({"role": "user", "content": str(state["reply"])})
-        for _ in range(self.s.max_tool_rounds):
-            reply = self.s.llm.chat(messages, specs(["submit_brief"]))  # type: ignore[union-attr]
-            if not reply.tool_calls:
-                messages.append({"role": "assistant", "content": reply.content})
-                return {
-                    "messages": messages,
-                    "reply": None,
-                    "pending": {"field": "chat", "text": reply.content},
-                }
-            messages.append(assistant_tool_message(reply))
-            for call in reply.tool_calls:
-                ok, out = dispatch(call.name, call.arguments, self.s.ctx, allowed=["submit_brief"])
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": out})
-                if ok and self.s.ctx.brief is not None:
-                    brief = self.s.ctx.brief.model_dump(mode="json")
-                    return {
-                        "messages": messages,
-                        "brief": brief,
-                        "pending": None,
-                        "reply": None,
-                        "events": [f"Brief complete (LLM interview): {self.s.ctx.brief.domain}."],
-                    }
-        return {
-            "messages": messages,
-            "reply": None,
-            "pending": {"field": "chat", "text": "Could you summarise your deployment in one paragraph?"},
-        }
+            messages.append({"role": "user", "content": cap(str(state["reply"]))})
+        ctx = self.s.ctx
+        ctx.user_text = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "user")
+        outcome = run_tool_loop(
+            self.s.llm,  # type: ignore[arg-type]
+            messages,
+            ["submit_brief"],
+            ctx,
+            lambda name, ok, c: c.brief if ok and c.brief is not None else None,
+            max_rounds=self.s.max_tool_rounds,
+        )
+        if outcome.status == "done":
+            return {
+                "messages": outcome.messages,
+                "brief": outcome.value.model_dump(mode="json"),
+                "pending": None,
+                "reply": None,
+                "events": [f"Brief complete (LLM interview): {outcome.value.domain}."],
+            }
+        if outcome.status == "talk" and outcome.content.strip():
+            return {
+                "messages": outcome.messages,
+                "reply": None,
+                "pending": {"field": "chat", "text": outcome.content},
+            }
+        why = outcome.why if outcome.status != "talk" else "it answered with an empty message"
+        fallback = self._offline_interview({**state, "pending": None, "reply": None})
+        note = f"LLM interview failed ({_short(why)}); the offline expert's questionnaire takes over."
+        return {**fallback, "messages": outcome.messages, "events": [note, *fallback.get("events", [])]}
 
     def ask_user(self, state: AgentState) -> dict[str, Any]:
         answer = interrupt(state.get("pending") or {"text": "?"})
@@ -128,40 +105,44 @@ class Nodes:
 
     def plan(self, state: AgentState) -> dict[str, Any]:
         brief = self._brief(state)
-        if self.s.llm is not None:
-            try:
-                plan = self._llm_plan(brief, state.get("feedback", ""))
-                if plan is not None:
-                    return {
-                        "plan": plan.model_dump(mode="json"),
-                        "planner": "llm",
-                        "events": [
-                            f"Planned {len(plan.specs)} corruptions (LLM): "
-                            + ", ".join(s.name for s in plan.specs)
-                        ],
-                    }
-            except LLMError as exc:
-                note = f"LLM planning failed ({exc}); using the offline expert."
-                return {**self._offline_plan(brief), "events": [note, *self._offline_plan(brief)["events"]]}
-        return self._offline_plan(brief)
+        if self.s.llm is None:
+            return self._offline_plan(brief)
+        outcome = self._llm_plan(brief, state.get("feedback", ""))
+        if outcome.status == "done":
+            plan = outcome.value
+            self.s.usage["planner"] = "llm"
+            return {
+                "plan": plan.model_dump(mode="json"),
+                "planner": "llm",
+                "events": [
+                    f"Planned {len(plan.specs)} corruptions (LLM): " + ", ".join(s.name for s in plan.specs)
+                ],
+            }
+        why = _short(outcome.why)
+        offline = self._offline_plan(brief, stood_in=f"LLM planning failed: {why}")
+        note = f"LLM planning failed ({why}); the offline expert planned instead."
+        return {**offline, "events": [note, *offline["events"]]}
 
-    def _offline_plan(self, brief: DomainBrief) -> dict[str, Any]:
+    def _offline_plan(self, brief: DomainBrief, stood_in: str = "") -> dict[str, Any]:
         from robustlens.llm.offline import plan_from_brief
 
         plan = plan_from_brief(brief)
+        if stood_in:  # the plan and the report say who really planned, and why
+            plan = plan.model_copy(update={"planner": f"{OFFLINE} (stood in: {stood_in})"})
+        self.s.usage["planner"] = plan.planner
         return {
             "plan": plan.model_dump(mode="json"),
-            "planner": OFFLINE,
+            "planner": plan.planner,
             "events": [
                 f"Planned {len(plan.specs)} corruptions (offline expert): "
                 + ", ".join(s.name for s in plan.specs)
             ],
         }
 
-    def _llm_plan(self, brief: DomainBrief, feedback: str) -> CorruptionPlan | None:
-        from robustlens.llm.planner import llm_plan
+    def _llm_plan(self, brief: DomainBrief, feedback: str) -> LoopOutcome:
+        from robustlens.llm.planner import plan_with_llm
 
-        return llm_plan(self.s.llm, brief, self.s.ctx, feedback, self.s.max_tool_rounds)  # type: ignore[arg-type]
+        return plan_with_llm(self.s.llm, brief, self.s.ctx, feedback, self.s.max_tool_rounds)  # type: ignore[arg-type]
 
     def validate(self, state: AgentState) -> dict[str, Any]:
         brief, plan = self._brief(state), CorruptionPlan.model_validate(state["plan"])
@@ -176,6 +157,18 @@ class Nodes:
             + (f"; rejected {', '.join(r.spec_name for r in failed)}" if failed else "")
             + "."
         ]
+        stood_in = [
+            r.critic.critic
+            for r in reports
+            if r.critic and r.critic.critic.startswith(audit.OFFLINE_CRITIC + " (")
+        ]
+        if stood_in:  # the LLM critic failed: say so once, with why (each verdict is labelled too)
+            self.s.usage["critic"] = stood_in[0]
+            events.append(
+                f"LLM critic failed for {len(stood_in)} spec(s) "
+                f"({stood_in[0].removeprefix(audit.OFFLINE_CRITIC).strip(' ()')}); "
+                "the offline rule critic judged instead."
+            )
         if previews:
             events.append(f"Severity previews: {self.s.run_dir / 'previews'}/<corruption>.png")
         update: dict[str, Any] = {
@@ -183,7 +176,8 @@ class Nodes:
             "events": events,
         }
         revisions = state.get("revisions", 0)
-        if failed and self.s.llm is not None and revisions < self.s.max_revisions:
+        llm_planned = state.get("planner") == "llm"  # no revision round for a planner that failed
+        if failed and self.s.llm is not None and llm_planned and revisions < self.s.max_revisions:
             update.update(revisions=revisions + 1, feedback=_feedback(failed))
             return update
         kept = audit.keep_passing(plan, reports)
@@ -197,6 +191,43 @@ class Nodes:
 
     def after_validate(self, state: AgentState) -> str:
         return "revise" if state.get("feedback") else "evaluate"
+
+    def review(self, state: AgentState) -> dict[str, Any]:
+        """Chat only: the user sees the checked plan and approves or changes it before evaluation.
+
+        Interrupts like ``ask_user`` (no LLM call here, so a resumed review repeats nothing costly);
+        the brief is saved as RUN/brief.yaml here, whichever interview produced it."""
+        if not state.get("interactive"):
+            return {"reviewed": True}
+        from robustlens.agent.interview import save_brief
+        from robustlens.agent.review import REVIEW_HELP, apply_review
+
+        brief = self._brief(state)
+        flags = dict(self.s.ctx.options.checkpoints)  # --checkpoint: part of the brief that reruns it
+        if flags:
+            brief = brief.model_copy(update={"checkpoints": {**brief.checkpoints, **flags}})
+        save_brief(self.s.run_dir, brief)
+        question = {
+            "field": "plan_review",
+            "text": "Run this plan? " + REVIEW_HELP,
+            "plan": state["plan"],
+            "validation": state.get("validation", []),
+            "notice": state.get("review_note"),
+        }
+        answer = interrupt(question)
+        plan, changed, note, approved = apply_review(
+            state["plan"], brief.model_dump(mode="json"), str(answer)
+        )
+        update: dict[str, Any] = {"plan": plan, "brief": changed, "reviewed": approved, "review_note": note}
+        if approved:
+            save_brief(self.s.run_dir, DomainBrief.model_validate(changed))
+            names = ", ".join(s["name"] for s in plan["specs"])
+            update["events"] = [f"Plan approved: {names}."]
+        return update
+
+    @staticmethod
+    def after_review(state: AgentState) -> str:
+        return "evaluate" if state.get("reviewed") else "review"
 
     # ------------------------------------------------------------------ evaluate, inspect, decide, report
 
@@ -239,13 +270,14 @@ class Nodes:
             return {"refine": False}
         plan = CorruptionPlan.model_validate(state["plan"])
         analysis = FailureAnalysis.model_validate(state["analysis"])
-        refined = (
-            self._llm_decide(plan, analysis, brief, iteration)
-            if self.s.llm
-            else audit.refine_around_collapse(plan, analysis)
-        )
+        notes: list[str] = []
+        if self.s.llm:
+            refined, note = self._llm_decide(plan, analysis, brief, iteration)
+            notes += [note] if note else []
+        else:
+            refined = audit.refine_around_collapse(plan, analysis)
         if refined is None or refined == plan:
-            return {"refine": False, "events": ["No further refinement needed."]}
+            return {"refine": False, "events": [*notes, "No further refinement needed."]}
         added = sorted(set(refined.severities) - set(plan.severities))
         new_specs = [s.name for s in refined.specs if s.name not in {p.name for p in plan.specs}]
         return {
@@ -253,14 +285,19 @@ class Nodes:
             "iteration": iteration + 1,
             "refine": True,
             "events": [
+                *notes,
                 f"Refining (iteration {iteration + 1}): severities +{added or '[]'}, "
-                f"specs +{new_specs or '[]'}."
+                f"specs +{new_specs or '[]'}.",
             ],
         }
 
     def _llm_decide(
         self, plan: CorruptionPlan, analysis: FailureAnalysis, brief: DomainBrief, iteration: int
-    ) -> CorruptionPlan | None:
+    ) -> tuple[CorruptionPlan | None, str]:
+        """The LLM's refinement (or None to stop) and a transcript note when the offline rule
+        decided instead because the LLM failed."""
+        from robustlens.llm.toolloop import run_tool_loop
+
         ctx = self.s.ctx
         ctx.plan, ctx.finished = plan, False
         prompt = load("decide").format(
@@ -268,47 +305,44 @@ class Nodes:
             iterations_left=brief.budget.max_iterations - iteration,
         )
         messages = [{"role": "system", "content": load("system")}, {"role": "user", "content": prompt}]
-        names = ["refine_plan", "finish"]
-        try:
-            for _ in range(self.s.max_tool_rounds):
-                reply = self.s.llm.chat(messages, specs(names))  # type: ignore[union-attr]
-                if not reply.tool_calls:
-                    return None
-                messages.append(assistant_tool_message(reply))
-                for call in reply.tool_calls:
-                    ok, out = dispatch(call.name, call.arguments, ctx, allowed=names)
-                    messages.append({"role": "tool", "tool_call_id": call.id, "content": out})
-                    if ok:
-                        return None if ctx.finished else ctx.plan
-        except LLMError:
-            return audit.refine_around_collapse(plan, analysis)
-        return None
+        outcome = run_tool_loop(
+            self.s.llm,  # type: ignore[arg-type]
+            messages,
+            ["refine_plan", "finish"],
+            ctx,
+            lambda name, ok, c: ("finish" if c.finished else "refine") if ok else None,
+            max_rounds=self.s.max_tool_rounds,
+        )
+        if outcome.status == "done":
+            return (None if outcome.value == "finish" else ctx.plan), ""
+        if outcome.status == "failed":
+            note = f"LLM decision failed ({_short(outcome.why)}); the offline rule decided instead."
+            return audit.refine_around_collapse(plan, analysis), note
+        return None, ""  # the LLM talked or ran out of rounds without refining: stop here
 
     @staticmethod
     def after_decide(state: AgentState) -> str:
         return "iterate" if state.get("refine") else "report"
 
     def report(self, state: AgentState) -> dict[str, Any]:
+        from robustlens.llm.toolloop import cap
         from robustlens.report.render import write_report
 
-        narrative, source = None, "template"
+        narrative, source, events = None, "template", []
         if self.s.llm is not None and state.get("analysis"):
             try:
                 text = load("narrative").format(analysis=json.dumps(state["analysis"], indent=1))
-                narrative = (
-                    self.s.llm.chat(
-                        [{"role": "system", "content": load("system")}, {"role": "user", "content": text}]
-                    ).content.strip()
-                    or None
+                reply = self.s.llm.chat(
+                    [{"role": "system", "content": load("system")}, {"role": "user", "content": text}]
                 )
+                narrative = cap(reply.content.strip()) or None
                 source = "llm" if narrative else "template"
-            except LLMError:
+            except LLMError as exc:
                 narrative = None
+                events.append(f"LLM narrative failed ({_short(str(exc))}); the template summary stands in.")
         paths = write_report(self.s.run_dir, narrative=narrative, narrative_source=source)
-        return {
-            "report": {k: str(v) for k, v in paths.items()},
-            "events": [f"Report written: {paths.get('html', next(iter(paths.values())))}"],
-        }
+        events.append(f"Report written: {paths.get('html', next(iter(paths.values())))}")
+        return {"report": {k: str(v) for k, v in paths.items()}, "events": events}
 
     # ------------------------------------------------------------------ helpers
 
@@ -320,6 +354,12 @@ def _questions() -> list[Any]:
     from robustlens.llm.offline import QUESTIONS
 
     return list(QUESTIONS)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    """A failure reason short enough for a transcript line and a plan label."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _feedback(failed: list[ValidationReport]) -> str:

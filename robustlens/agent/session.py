@@ -30,11 +30,18 @@ def make_services(
     data: str | None = None,
     command: str = "",
     progress: Any = None,
+    models: list[str] | None = None,
 ) -> Services:
+    """``models``: the model ids the user named (``--model``); they win over any the LLM submits."""
     main = LLMClient(llm) if llm else None
-    judge = LLMClient(critic) if critic else main
+    judge = (LLMClient(critic) if critic is not llm else main) if critic else main
     ctx = ToolContext(
-        run_dir=run_dir, data=data, critic=judge, options=options or EngineOptions(), command=command
+        run_dir=run_dir,
+        data=data,
+        models=list(models) if models else None,
+        critic=judge,
+        options=options or EngineOptions(),
+        command=command,
     )
     return Services(run_dir=run_dir, ctx=ctx, llm=main, critic=judge, progress=progress)
 
@@ -57,7 +64,8 @@ def chat(
     brief: DomainBrief | None = None,
     on_update: OnUpdate | None = None,
 ) -> dict[str, Any]:
-    """An interactive audit; with ``resume`` it continues from RUN/agent.sqlite."""
+    """An interactive audit (the user reviews the plan before it runs); with ``resume`` it continues
+    from RUN/agent.sqlite where it stopped, even inside a question or the plan review."""
     graph = build_graph(services, sqlite_checkpointer(services.run_dir))
     if resume:
         snapshot = graph.get_state(THREAD)
@@ -73,7 +81,11 @@ def chat(
         pending = [i.value for t in snapshot.tasks for i in t.interrupts]
         start: Any = Command(resume=ask(pending[0])) if pending else None
     else:
-        start = {"events": [], **({"brief": brief.model_dump(mode="json")} if brief else {})}
+        start = {
+            "events": [],
+            "interactive": True,
+            **({"brief": brief.model_dump(mode="json")} if brief else {}),
+        }
     state = _drive(graph, start, ask, show, on_update)
     _record(services)
     return state
@@ -116,10 +128,12 @@ def _record(services: Services) -> None:
     critic = services.critic
     store.update_manifest(
         agent={
-            "planner": "llm" if llm else "offline-expert",
+            # who really planned and judged: "offline-expert (stood in: ...)" when the LLM failed
+            "planner": services.usage.get("planner") or ("llm" if llm else "offline-expert"),
             "llm": {**llm.config.describe(), "usage": llm.usage.as_dict()} if llm else None,
             "critic": {**critic.config.describe(), "usage": critic.usage.as_dict()}
             if critic and critic is not llm
             else ("same as llm" if critic else "offline-rules"),
+            **({"critic_stood_in": services.usage["critic"]} if services.usage.get("critic") else {}),
         }
     )

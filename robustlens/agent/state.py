@@ -9,6 +9,8 @@ from typing import Annotated, Any, TypedDict
 
 class AgentState(TypedDict, total=False):
     answers: dict[str, Any]  # offline questionnaire answers so far
+    drafts: dict[str, str]  # answers taken back (back / edit FIELD), shown as the default when re-asked
+    given: list[str]  # questionnaire fields set on the command line (never asked)
     pending: dict[str, Any] | None  # the question waiting for the user
     reply: str | None  # the user's answer to it
     messages: list[dict[str, Any]]  # LLM interview conversation (OpenAI message format)
@@ -18,6 +20,9 @@ class AgentState(TypedDict, total=False):
     feedback: str  # validation / critic findings for the next planning round
     revisions: int
     validation: list[dict[str, Any]]
+    interactive: bool  # a chat: the user reviews the plan before evaluation (``run`` never asks)
+    reviewed: bool  # the user approved the plan
+    review_note: str | None  # what the last review command did, shown with the table
     iteration: int
     refine: bool  # decide() found something worth evaluating again
     analysis: dict[str, Any] | None

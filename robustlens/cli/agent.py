@@ -1,19 +1,34 @@
-"""`robustlens run BRIEF.yaml` (non-interactive) and `robustlens chat` (interactive, resumable)."""
+"""`robustlens run BRIEF.yaml` (non-interactive) and `robustlens chat` (interactive, resumable).
+
+Both check their inputs before anything is planned or created, so a mistake leaves nothing that
+blocks the corrected retry. Every piece of user, LLM or file-system text is printed literally (never
+as rich markup), and the plan table stays readable on an 80-column terminal.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import shlex
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
+from rich.padding import Padding
+from rich.text import Text
 
-from robustlens.cli.app import app, console
+from robustlens.cli.app import app, console, err_console
 from robustlens.cli.evaluate import LiveProgress
+from robustlens.errors import UserInputError
 
 LLM_HELP = "OpenAI-compatible endpoint (default: $ROBUSTLENS_LLM_BASE_URL; none = offline expert)."
+CHECKPOINT_HELP = "Local weights for a model: MODEL_ID=PATH (repeatable; overrides the brief's checkpoints)."
+WIDE = 110  # below this many columns the plan is printed stacked, one corruption per block
 
 
 def _llm(base_url: str | None, model: str | None, timeout: float) -> Any:
@@ -28,38 +43,69 @@ def _critic(main: Any, base_url: str | None, model: str | None, timeout: float) 
     return LLMConfig.for_critic(main, base_url, model, timeout)
 
 
-def _options(device: str, corrupt_at: str, workers: int | None, batch_size: int | None) -> Any:
+def _options(
+    device: str,
+    corrupt_at: str,
+    workers: int | None,
+    batch_size: int | None,
+    checkpoints: dict[str, str] | None = None,
+) -> Any:
     from robustlens.evaluation.engine import EngineOptions
 
-    return EngineOptions(device=device, corrupt_at=corrupt_at, workers=workers, batch_size=batch_size)
+    return EngineOptions(
+        device=device,
+        corrupt_at=corrupt_at,
+        workers=workers,
+        batch_size=batch_size,
+        checkpoints=dict(checkpoints or {}),
+    )
 
 
 def show_event(line: str) -> None:
-    console.print(f"[cyan]•[/cyan] {line}")
+    console.print(Text.assemble(("• ", "cyan"), str(line)))
 
 
 def plan_table(node: str, update: dict[str, Any]) -> None:
-    """After validation: the plan as a table with each spec's rationale and verdict."""
+    """After validation: the plan with each spec's recipe, rationale and verdict."""
     if node != "validate" or not update.get("plan"):
         return
-    from rich.table import Table
+    print_plan(update["plan"], update.get("validation", []))
 
-    verdicts = {v["spec_name"]: v for v in update.get("validation", [])}
-    table = Table(title="Corruption plan", title_justify="left")
-    for col in ("corruption", "recipe", "why it happens here", "checks", "critic"):
-        table.add_column(col, overflow="fold")
-    for spec in update["plan"]["specs"]:
-        v = verdicts.get(spec["name"], {})
-        critic = v.get("critic") or {}
-        verdict = f"{'realistic' if critic.get('realistic') else 'unrealistic'} {critic.get('score', 0):.2f}"
-        table.add_row(
-            spec["name"],
-            " + ".join(c["name"] for c in spec["recipe"]),
-            spec.get("rationale", ""),
-            "pass" if v.get("ok") else "fail",
-            verdict if critic else "-",
+
+def print_plan(plan: dict[str, Any], validation: list[dict[str, Any]]) -> None:
+    """A table on wide terminals; stacked blocks below ``WIDE`` columns, so no name is cut or squeezed."""
+    verdicts = {v["spec_name"]: v for v in validation or []}
+    rows = []
+    for spec in plan["specs"]:
+        v = verdicts.get(spec["name"])
+        critic = (v or {}).get("critic") or {}
+        verdict = (
+            f"{'realistic' if critic.get('realistic') else 'unrealistic'} {float(critic.get('score', 0)):.2f}"
+            if critic
+            else "-"
         )
-    console.print(table)
+        checks = "-" if v is None else ("pass" if v.get("ok") else "fail")
+        recipe = " + ".join(str(c["name"]) for c in spec["recipe"])
+        rows.append((str(spec["name"]), recipe, str(spec.get("rationale", "")), checks, verdict))
+    severities = ", ".join(f"{float(s):g}" for s in plan.get("severities", []))
+    title = f"Corruption plan ({len(rows)} corruption{'s' * (len(rows) != 1)}; severities {severities})"
+    if console.width >= WIDE:
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left")
+        for col in ("corruption", "recipe", "why it happens here", "checks", "critic"):
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+        return
+    console.print(Text(title, style="bold"))
+    for i, (name, recipe, why, checks, verdict) in enumerate(rows, start=1):
+        console.print(Text.assemble(f"{i:>2}. ", (name, "bold"), f"  checks {checks}, critic {verdict}"))
+        if recipe != name:
+            console.print(Padding(Text(f"recipe: {recipe}"), (0, 0, 0, 4)))
+        if why:
+            console.print(Padding(Text(f"why: {why}"), (0, 0, 0, 4)))
 
 
 @app.command("run")
@@ -69,6 +115,7 @@ def run_cmd(
         None, "--out", "-o", help="Run directory (default runs/<domain>-<time>)."
     ),
     data: str | None = typer.Option(None, "--data", "-d", help="Override the brief's image source."),
+    checkpoint: list[str] = typer.Option([], "--checkpoint", help=CHECKPOINT_HELP),
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help=LLM_HELP),
     llm_model: str | None = typer.Option(
         None, "--llm-model", help="Model name (default: $ROBUSTLENS_LLM_MODEL)."
@@ -80,14 +127,23 @@ def run_cmd(
     timeout: float = typer.Option(60.0, "--llm-timeout", min=1, help="Seconds per LLM request."),
     device: str = typer.Option("auto", "--device"),
     corrupt_at: str = typer.Option("native", "--corrupt-at", help="native or model (see `eval --help`)."),
-    workers: int | None = typer.Option(None, "--workers", "-j", min=0),
-    batch_size: int | None = typer.Option(None, "--batch-size", "-b", min=1),
+    workers: int | None = typer.Option(
+        None, "--workers", "-j", min=0, help="Image-loading worker processes (0: load in this process)."
+    ),
+    batch_size: int | None = typer.Option(None, "--batch-size", "-b", min=1, help="Images per batch."),
     max_images: int | None = typer.Option(
         None, "--max-images", min=1, help="Override the brief's subsample size."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON document on stdout (everything else goes to stderr)."
+    ),
+    fail_on: list[str] = typer.Option(
+        [], "--fail-on", help="CI gate, e.g. 'accuracy_drop>0.2' (repeatable): exit 1 when it trips."
     ),
 ) -> None:
     """Run a whole audit from a brief: plan, validate, evaluate, inspect, iterate, report."""
     from robustlens.agent.session import make_services, run_brief
+    from robustlens.gates import parse_gates
     from robustlens.schemas import DomainBrief
     from robustlens.userfiles import load_model
 
@@ -96,23 +152,33 @@ def run_cmd(
         brief = brief.model_copy(
             update={"budget": brief.budget.model_copy(update={"max_images": max_images})}
         )
-    llm = _llm(llm_base_url, llm_model, timeout)
+    gates = parse_gates(fail_on)
+    named = [*brief.models, *([brief.reference_model] if brief.reference_model else [])]
+    checkpoints = {**brief.checkpoints, **_checkpoint_flags(checkpoint, named)}
     run_dir = out or Path("runs") / f"{_slug(brief.domain)}-{time.strftime('%Y%m%d-%H%M%S')}"
-    console.print(
-        f"Planner: {'LLM ' + llm.model if llm else 'offline expert (no LLM configured)'}; run: {run_dir}"
-    )
-    command = "robustlens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    services = make_services(
-        run_dir,
-        llm,
-        _critic(llm, critic_base_url, critic_model, timeout),
-        _options(device, corrupt_at, workers, batch_size),
-        data,
-        command,
-        LiveProgress(),
-    )
-    state = run_brief(brief, services, show_event, plan_table)
-    _finish(state, run_dir)
+    _check_run(brief, data, run_dir, checkpoints, device)
+    with _stdout_to_stderr(as_json):
+        llm = _llm(llm_base_url, llm_model, timeout)
+        planner = "LLM " + llm.model if llm else "offline expert (no LLM configured)"
+        console.print(Text(f"Planner: {planner}; run: {run_dir}"))
+        command = "robustlens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        services = make_services(
+            run_dir,
+            llm,
+            _critic(llm, critic_base_url, critic_model, timeout),
+            _options(device, corrupt_at, workers, batch_size, checkpoints),
+            data,
+            command,
+            LiveProgress(),
+        )
+        state = run_brief(brief, services, show_event, plan_table)
+        _finish(state, run_dir)
+        tripped = _gates(run_dir, gates)
+    if as_json:
+        sys.stdout.write(json.dumps(_summary(state, run_dir, gates, tripped), indent=1) + "\n")
+        sys.stdout.flush()
+    if tripped:
+        raise typer.Exit(1)
 
 
 @app.command("chat")
@@ -122,8 +188,12 @@ def chat_cmd(
         None, "--resume", help="Continue the chat saved in this run directory."
     ),
     data: str | None = typer.Option(
-        None, "--data", "-d", help="The images to audit (folder, manifest, demo:…)."
+        None, "--data", "-d", help="The images to audit (folder, manifest, demo:…): the images answer."
     ),
+    model: list[str] = typer.Option(
+        [], "--model", "-m", help="Model to audit (repeatable); the chat then does not ask for models."
+    ),
+    checkpoint: list[str] = typer.Option([], "--checkpoint", help=CHECKPOINT_HELP),
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help=LLM_HELP),
     llm_model: str | None = typer.Option(
         None, "--llm-model", help="Model name (default: $ROBUSTLENS_LLM_MODEL)."
@@ -135,47 +205,198 @@ def chat_cmd(
     timeout: float = typer.Option(60.0, "--llm-timeout", min=1, help="Seconds per LLM request."),
     device: str = typer.Option("auto", "--device"),
     corrupt_at: str = typer.Option("native", "--corrupt-at"),
+    workers: int | None = typer.Option(
+        None, "--workers", "-j", min=0, help="Image-loading worker processes (0: load in this process)."
+    ),
+    batch_size: int | None = typer.Option(None, "--batch-size", "-b", min=1, help="Images per batch."),
 ) -> None:
     """Interview about your deployment, then design, check and run the audit with you."""
     from robustlens.agent.session import chat, make_services
+    from robustlens.preflight import check_run_inputs
 
-    llm = _llm(llm_base_url, llm_model, timeout)
+    checkpoints = _checkpoint_flags(checkpoint, model, chat=True)
     run_dir = resume or out or Path("runs") / time.strftime("chat-%Y%m%d-%H%M%S")
+    if resume is not None and not (resume / "agent.sqlite").is_file():
+        raise UserInputError(
+            f"No chat to resume in {resume}.",
+            why="a chat keeps its progress in RUN/agent.sqlite, and there is none.",
+            fix="Check the folder, or start a new chat with `robustlens chat --out RUN_DIR`.",
+            field="resume",
+        )
+    check_run_inputs(data, list(model), run_dir, checkpoints, device=device)
+    llm = _llm(llm_base_url, llm_model, timeout)
     who = f"LLM {llm.model}" if llm else "the offline expert (no LLM configured: a fixed questionnaire)"
+    resume_cmd = _resume_command(run_dir, llm_base_url, llm_model, device, workers, batch_size)
     console.print(
-        f"[bold]robustlens chat[/bold] with {who}. Run directory: {run_dir}. Ctrl-C to pause; "
-        f"`robustlens chat --resume {run_dir}` continues."
+        f"[bold]robustlens chat[/bold] with {escape(who)}. Run directory: {escape(str(run_dir))}. "
+        f"Ctrl-C to pause; `{escape(resume_cmd)}` continues."
     )
     services = make_services(
         run_dir,
         llm,
         _critic(llm, critic_base_url, critic_model, timeout),
-        _options(device, corrupt_at, None, None),
+        _options(device, corrupt_at, workers, batch_size, checkpoints),
         data,
         "robustlens chat",
         LiveProgress(),
+        models=list(model),
     )
-    state = chat(services, _ask, show_event, resume=resume is not None, on_update=plan_table)
+    try:
+        state = chat(services, _ask, show_event, resume=resume is not None)
+    except KeyboardInterrupt:
+        _paused(run_dir, resume_cmd, "Interrupted")
+        raise typer.Exit(130) from None
+    except EOFError:
+        _paused(run_dir, resume_cmd, "Input ended before the chat finished")
+        raise typer.Exit(1) from None
     _finish(state, run_dir)
 
 
 def _ask(question: dict[str, Any]) -> str:
+    """Print a question (plainly: every text is literal) and read the reply; the graph applies defaults."""
+    if question.get("field") == "plan_review":
+        print_plan(question.get("plan") or {"specs": []}, question.get("validation") or [])
     if question.get("error"):
-        console.print(f"[red]{question['error']}[/red]")
-    text = str(question.get("text", "?"))
-    hint = f" [dim]({question['help']})[/dim]" if question.get("help") else ""
+        console.print(Text(str(question["error"]), style="red"))
+    if question.get("notice"):
+        console.print(Text(str(question["notice"]), style="yellow"))
+    line = Text.assemble(("robustlens: ", "bold green"), str(question.get("text", "?")))
+    if question.get("help") and question.get("field") != "plan_review":
+        line.append(f" ({question['help']})", style="dim")
     default = question.get("default")
-    suffix = f" [dim][{default}][/dim]" if default not in (None, "") else ""
-    console.print(f"[bold green]robustlens:[/bold green] {text}{hint}{suffix}")
-    answer = console.input("[bold]you:[/bold] ").strip()
-    return answer if answer or default in (None, "") else str(default)
+    if default not in (None, ""):
+        line.append(f" [{default}]", style="dim")
+    console.print(line)
+    return console.input("[bold]you:[/bold] ").strip()
 
 
 def _finish(state: dict[str, Any], run_dir: Path) -> None:
     report = state.get("report") or {}
     if report:
-        console.print(f"[bold]Report:[/bold] {report.get('html') or next(iter(report.values()))}")
-    console.print(f"Results: {run_dir}")
+        console.print(
+            Text.assemble(("Report: ", "bold"), str(report.get("html") or next(iter(report.values()))))
+        )
+    console.print(Text(f"Results: {run_dir}"))
+
+
+def _paused(run_dir: Path, resume_cmd: str, why: str) -> None:
+    """Where the chat is kept and the command that continues it (never wrapped, so it pastes)."""
+    kept = f"The chat so far is kept in {run_dir} (agent.sqlite)."
+    err_console.print(Text(f"\n{why}. {kept} Continue it with:"))
+    err_console.print(Text(f"  {resume_cmd}"), soft_wrap=True)
+
+
+def _resume_command(
+    run_dir: Path,
+    llm_base_url: str | None,
+    llm_model: str | None,
+    device: str,
+    workers: int | None,
+    batch_size: int | None,
+) -> str:
+    """The exact command that continues this chat (LLM endpoint and engine flags, never keys)."""
+    parts = ["robustlens", "chat", "--resume", str(run_dir)]
+    for flag, value in (
+        ("--llm-base-url", llm_base_url),
+        ("--llm-model", llm_model),
+        ("--device", None if device == "auto" else device),
+        ("--workers", workers),
+        ("--batch-size", batch_size),
+    ):
+        if value is not None:
+            parts += [flag, str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _checkpoint_flags(values: list[str], models: list[str], chat: bool = False) -> dict[str, str]:
+    """``--checkpoint MODEL_ID=PATH`` (or a bare PATH for the one untagged open_clip model)."""
+    from robustlens.cli.evaluate import parse_checkpoints
+
+    if not chat or models:
+        return parse_checkpoints(values, models)
+    out = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not (sep and name and path):
+            raise UserInputError(
+                f"--checkpoint {value!r} is not MODEL_ID=PATH.",
+                why="without --model the chat cannot tell which model the weights belong to.",
+                fix="Write --checkpoint MODEL_ID=PATH, or name the model with --model.",
+                field="checkpoint",
+            )
+        out[name] = path
+    return out
+
+
+def _check_run(
+    brief: Any, data: str | None, run_dir: Path, checkpoints: dict[str, str], device: str = "auto"
+) -> None:
+    """Everything ``run`` can check before planning: models, checkpoints, --out, and the images
+    themselves (the path exists, holds images, and the class names fit the classes found)."""
+    from robustlens.audit import open_brief_images
+    from robustlens.preflight import check_run_inputs
+
+    if not brief.models:
+        raise UserInputError(
+            "The brief names no model to audit.",
+            fix="Add models: [ID, ...] to the brief (`robustlens models list`).",
+            field="models",
+        )
+    named = [*brief.models, *([brief.reference_model] if brief.reference_model else [])]
+    check_run_inputs(None, named, run_dir, checkpoints, device=device)
+    open_brief_images(brief, data)
+
+
+def _gates(run_dir: Path, gates: list[Any]) -> list[str]:
+    if not gates:
+        return []
+    from robustlens.gates import check_gates
+    from robustlens.schemas import AuditResult
+
+    tripped = check_gates(AuditResult.load(run_dir / "result.json"), gates)
+    for line in tripped:
+        err_console.print(Text(f"gate tripped: {line}", style="red"))
+    if not tripped:
+        err_console.print(Text(f"All {len(gates)} gate(s) passed."))
+    return tripped
+
+
+def _summary(state: dict[str, Any], run_dir: Path, gates: list[Any], tripped: list[str]) -> dict[str, Any]:
+    """The one JSON document of ``run --json``."""
+    from robustlens.schemas import AuditResult
+
+    result_path = run_dir / "result.json"
+    result = AuditResult.load(result_path) if result_path.is_file() else None
+    plan = state.get("plan") or {}
+    return {
+        "run_dir": str(run_dir),
+        "result": str(result_path) if result else None,
+        "report": state.get("report") or {},
+        "planner": state.get("planner"),
+        "models": result.models if result else [],
+        "corruptions": [s["name"] for s in plan.get("specs", [])],
+        "severities": plan.get("severities", []),
+        "summary": result.summary if result else {},
+        "gates": {"checked": [g.text for g in gates], "tripped": tripped},
+        "ok": not tripped,
+    }
+
+
+@contextmanager
+def _stdout_to_stderr(active: bool) -> Iterator[None]:
+    """With ``--json``: everything written to stdout (also by libraries, at the fd level) goes to stderr."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _slug(text: str) -> str:

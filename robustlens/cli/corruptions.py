@@ -13,6 +13,7 @@ from rich.table import Table
 from robustlens.cli.app import app, console
 from robustlens.cli.options import parse_severities
 from robustlens.corruptions import FAMILIES, REGISTRY, PrimitiveInfo, compile_spec, get_info, single
+from robustlens.corruptions.base import describe_param
 from robustlens.corruptions.compiler import describe_range
 from robustlens.errors import UserInputError, did_you_mean
 
@@ -25,8 +26,9 @@ def primitive_summary(info: PrimitiveInfo) -> dict[str, Any]:
     params = {}
     for name, field in info.cls.model_fields.items():
         params[name] = {
-            "default": field.default,
-            "range": describe_range(info, name),
+            **describe_param(info.cls, name),
+            "default": list(field.default) if isinstance(field.default, tuple) else field.default,
+            "allowed": describe_range(info, name),
             "description": field.description or "",
             "severity_ladder": [round(v, 6) for v in info.ladder_values(name)]
             if name in info.ladder
@@ -63,13 +65,14 @@ def list_cmd(
         i for i in sorted(REGISTRY.values(), key=lambda i: (i.family, i.name)) if family in (None, i.family)
     ]
     if as_json:
-        print(json.dumps([primitive_summary(i) for i in infos], indent=2, default=str))
+        print(json.dumps([primitive_summary(i) for i in infos], indent=2))
         return
-    table = Table(title=f"{len(infos)} corruption primitives", show_lines=False)
-    for col in ("family", "name", "what it models", "severity knob"):
-        table.add_column(col, overflow="fold")
+    table = Table(title=f"{len(infos)} corruption primitives", padding=(0, 1))
+    table.add_column("name [dim](family)[/dim]", no_wrap=True)
+    table.add_column("what it models", overflow="fold")
+    table.add_column("severity knob", overflow="fold", max_width=14)
     for info in infos:
-        table.add_row(info.family, info.name, info.summary, ", ".join(info.ladder))
+        table.add_row(f"{info.name}\n[dim]{info.family}[/dim]", info.summary, ", ".join(info.ladder))
     console.print(table)
 
 
@@ -82,19 +85,53 @@ def show_cmd(
     info = get_info(name)
     summary = primitive_summary(info)
     if as_json:
-        print(json.dumps(summary, indent=2, default=str))
+        print(json.dumps(summary, indent=2))
         return
     console.print(f"[bold]{info.name}[/bold]  ([cyan]{info.family}[/cyan], {info.backend})")
-    console.print(info.doc.strip())
-    table = Table(show_lines=False)
-    for col in ("parameter", "default", "allowed", "severity 0..5", "description"):
-        table.add_column(col, overflow="fold")
+    console.print(_reflow(info.doc), markup=False, highlight=False)
+    wide = console.width >= 110  # narrower terminals get the descriptions below the table
+    table = Table(padding=(0, 1))
+    table.add_column("parameter", no_wrap=True)
+    table.add_column("type", overflow="fold", max_width=8)
+    table.add_column("default", overflow="fold", max_width=12)
+    table.add_column("allowed", overflow="fold", max_width=16)
+    table.add_column("severity 0..5", overflow="fold", max_width=18)
+    if wide:
+        table.add_column("description", overflow="fold")
     for pname, p in summary["params"].items():
         ladder = ", ".join(f"{v:g}" for v in p["severity_ladder"]) if p["severity_ladder"] else "fixed"
-        table.add_row(pname, str(p["default"]), p["range"], ladder, p["description"])
+        row = [pname, p["type"], _plain(p["default"]), _allowed(p), ladder]
+        table.add_row(*row, *([p["description"]] if wide else []))
     console.print(table)
+    if not wide:
+        for pname, p in summary["params"].items():
+            console.print(f"  [bold]{pname}[/bold]: {p['description']}", highlight=False)
     flags = [k for k in ("geometric", "stochastic") if summary[k]]
     console.print(f"[dim]{', '.join(flags) or 'deterministic'}; tags: {', '.join(info.tags) or '-'}[/dim]")
+
+
+def _reflow(doc: str) -> str:
+    """A docstring as paragraphs that the terminal wraps (its hard line breaks are for the source)."""
+    paragraphs = [" ".join(p.split()) for p in doc.strip().split("\n\n")]
+    return "\n".join(p for p in paragraphs if p)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _allowed(p: dict[str, Any]) -> str:
+    """The allowed values as numbers: '0 .. 1', '3 x 0 .. 1' (tuples) or the choices."""
+    if p.get("choices"):
+        return " | ".join(map(str, p["choices"]))
+    r = p.get("range")
+    if not r:
+        return "any"
+    lo = "-inf" if r["min"] is None else f"{r['min']:g}"
+    hi = "inf" if r["max"] is None else f"{r['max']:g}"
+    return (f"{p['length']} x " if p.get("length") else "") + f"{lo} .. {hi}"
 
 
 @corruptions_app.command("preview")

@@ -1,4 +1,4 @@
-"""`robustlens eval` and `robustlens models list`."""
+"""`robustlens eval` (`robustlens models list` lives in cli/models.py)."""
 
 from __future__ import annotations
 
@@ -7,35 +7,13 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from robustlens.cli.app import app, console
+from robustlens.cli.app import app, console, err_console, on_interrupt
 from robustlens.errors import UserInputError
-
-models_app = typer.Typer(help="Model ids robustlens can load.", no_args_is_help=True)
-app.add_typer(models_app, name="models")
-
-
-@models_app.command("list")
-def models_list(
-    prefix: str | None = typer.Option(None, "--prefix", help="Only openclip, hf or demo."),
-    show_all: bool = typer.Option(
-        False, "--all", help="Also list open_clip architectures (for --checkpoint)."
-    ),
-) -> None:
-    """List known model ids (open_clip pretrained pairs, Hugging Face models, demo models)."""
-    from robustlens.models.registry import DESCRIPTIONS, known_models
-
-    for pfx, ids in known_models(prefix).items():
-        console.print(f"[bold]{pfx}[/bold]: {DESCRIPTIONS[pfx]} ({len(ids)} known)")
-        for mid in ids:
-            console.print(f"  {mid}")
-    if show_all:
-        from robustlens.models.openclip import list_architectures
-
-        console.print("[bold]open_clip architectures[/bold] (use openclip:ARCH with --checkpoint PATH):")
-        console.print("  " + ", ".join(list_architectures()))
 
 
 class RichProgress:
@@ -47,7 +25,7 @@ class RichProgress:
         self.images = 0
 
     def start_model(self, model_id: str, cells_total: int, cells_done: int) -> None:
-        self.task = self.progress.add_task(model_id, total=cells_total, completed=cells_done, rate="")
+        self.task = self.progress.add_task(escape(model_id), total=cells_total, completed=cells_done, rate="")
         self.images = 0
         self.started = self.progress.get_time()
 
@@ -144,21 +122,39 @@ def eval_cmd(
     device: str = typer.Option("auto", "--device", help="auto, cuda, cuda:1, mps or cpu."),
     no_amp: bool = typer.Option(False, "--no-amp", help="Disable mixed precision on CUDA."),
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for intervals."),
-    fresh: bool = typer.Option(False, "--fresh", help="Discard finished cells and recompute."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Discard finished cells and recompute (only in a robustlens run folder)."
+    ),
     corrupt_at: str = typer.Option(
         "native",
         "--corrupt-at",
         help="'native': corrupt the stored image; 'model': corrupt the resized "
         "model input (as ImageNet-C does; much faster for large images).",
     ),
-) -> None:
-    """Evaluate models on a plan: every corruption x severity, with bootstrap 95% intervals."""
+    json_out: bool = typer.Option(
+        False, "--json", help="Print one JSON document (summary, cells, paths) on stdout; progress on stderr."
+    ),
+    fail_on: list[str] = typer.Option(
+        [],
+        "--fail-on",
+        help="CI gate [CORRUPTION:]METRIC OP NUMBER, e.g. 'accuracy_drop>0.2', 'mce>1.1', "
+        "'fog:lfp>=0.3' (repeatable): exit 1 listing the cells where it holds.",
+    ),
+) -> int:
+    """Evaluate models on a plan: every corruption x severity, with bootstrap 95% intervals.
+
+    Exit codes: 0 done (every gate passed); 1 a --fail-on gate tripped; 2 an input error; 130
+    interrupted (finished cells are kept; the same command resumes).
+    """
     from robustlens.data.sources import open_images
     from robustlens.evaluation.engine import EngineOptions, evaluate
     from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES
+    from robustlens.gates import check_gates, parse_gates
+    from robustlens.preflight import check_run_inputs
     from robustlens.schemas import CorruptionPlan
     from robustlens.userfiles import load_specs
 
+    gates = parse_gates(fail_on)
     if corrupt_at not in ("native", "model"):
         raise UserInputError(
             f"--corrupt-at {corrupt_at!r} is not allowed.", fix="Use native or model.", field="corrupt_at"
@@ -167,16 +163,20 @@ def eval_cmd(
         raise UserInputError(
             f"--labels {labels!r} is not allowed.", fix="Use --labels auto or --labels none.", field="labels"
         )
+    all_models = list(dict.fromkeys([*model, *([reference] if reference else [])]))
+    checkpoints = parse_checkpoints(checkpoint, all_models)
     specs, plan = load_specs(plan_path)
     plan = plan or CorruptionPlan(specs=specs)
+    # Everything checkable is checked before the run folder exists: a mistake leaves no debris.
+    check_run_inputs(data, all_models, out, checkpoints, labelled=labels == "auto", device=device)
     names = [n.strip() for n in class_names.split(",")] if class_names else None
     images = open_images(
         data, labels=labels == "auto", class_names=names, max_images=max_images, seed=plan.seed
     )
     if labels == "none" and names:
         images.class_names = names  # label-free, but with a label set: LFP needs predictions
+    check_class_total(images)
     tmpl = _templates(templates) if templates else list(DEFAULT_TEMPLATES)
-    all_models = list(dict.fromkeys([*model, *([reference] if reference else [])]))
     options = EngineOptions(
         batch_size=batch_size,
         workers=workers,
@@ -184,17 +184,19 @@ def eval_cmd(
         amp=not no_amp,
         fresh=fresh,
         templates=tmpl,
-        checkpoints=parse_checkpoints(checkpoint, all_models),
+        checkpoints=checkpoints,
         n_boot=bootstrap,
         corrupt_at=corrupt_at,
     )
-    console.print(
+    human = err_console if json_out else console  # --json: stdout holds the document alone
+    human.print(
         f"{len(images.items)} images ({images.kind}, {'labelled' if images.labelled else 'label-free'}), "
-        f"{len(plan.specs)} corruptions x {len(plan.severities)} severities, {len(all_models)} model(s)."
+        f"{len(plan.specs)} corruptions x {len(plan.severities)} severities, {len(all_models)} model(s).",
+        highlight=False,
     )
-    columns = PROGRESS_COLUMNS
+    on_interrupt(lambda: finished_cells_note(out))
     command = "robustlens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    with Progress(*columns, console=console) as bar:
+    with Progress(*PROGRESS_COLUMNS, console=human) as bar:
         result = evaluate(
             plan,
             images,
@@ -205,8 +207,101 @@ def eval_cmd(
             progress=RichProgress(bar),
             command=command,
         )
-    print_summary(result)
-    console.print(f"Results: {out / 'result.json'} (per-image records under {out / 'cells'})")
+    failed = check_gates(result, gates)
+    if json_out:
+        emit_json(result_document(result, out, gates=[g.text for g in gates], failed=failed))
+    else:
+        print_summary(result)
+        console.print(
+            f"Results: {escape(str(out / 'result.json'))} "
+            f"(per-image records under {escape(str(out / 'cells'))})",
+            highlight=False,
+        )
+    return report_gates(gates, failed)
+
+
+def check_class_total(images) -> None:
+    """A labelled image set with one class cannot be classified: say so before anything is written."""
+    if images.labelled and images.class_names is not None and len(images.class_names) < 2:
+        raise UserInputError(
+            f"The data has one class ({', '.join(images.class_names)}); a labelled audit needs at least two.",
+            why="zero-shot classification picks among the class names; with one class every answer is right.",
+            fix="Add images of another class, or use --labels none for a label-free audit.",
+            field="data",
+        )
+
+
+def finished_cells_note(out: Path) -> str:
+    """What an interrupted eval keeps: the finished cells (each is resumed, not recomputed)."""
+    cells = out / "cells"
+    n = sum(1 for _ in cells.rglob("*.jsonl")) if cells.is_dir() else 0
+    return f"{n} finished cell(s) in {out} (a re-run resumes and skips them)"
+
+
+def report_gates(gates: list, failed: list[str]) -> int:
+    """List tripped gates on stderr; the exit code CI reads (1 when any gate tripped)."""
+    from robustlens.cli.app import EXIT_GATE
+
+    if not gates:
+        return 0
+    if not failed:
+        err_console.print(f"[green]All {len(gates)} gate(s) passed.[/green]")
+        return 0
+    err_console.print(f"[red]{len(failed)} cell(s) failed the --fail-on gates:[/red]")
+    for line in failed:
+        err_console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+    return EXIT_GATE
+
+
+def result_document(
+    result, run_dir: Path, gates: list[str] | None = None, failed: list[str] | None = None, **paths: object
+) -> dict:
+    """The machine-readable summary ``--json`` prints: per-model summary, every cell, paths, gates."""
+    doc = {
+        "run_dir": str(run_dir),
+        "result": str(run_dir / "result.json"),
+        "cells_dir": str(run_dir / "cells"),
+        **{k: v for k, v in paths.items()},
+        "run_id": result.run_id,
+        "labelled": result.labelled,
+        "models": result.models,
+        "reference_model": result.reference_model,
+        "summary": result.summary.get("models", {}),
+        "cells": [
+            {
+                "model_id": c.model_id,
+                "corruption": c.corruption,
+                "severity": c.severity,
+                "n_images": c.n_images,
+                "metrics": {k: v.model_dump() for k, v in c.metrics.items()},
+                "records": c.records_path,
+            }
+            for c in result.cells
+        ],
+        "skipped": [s.model_dump() for s in result.skipped],
+    }
+    if gates:
+        doc["gates"] = {"checked": gates, "failed": failed or [], "passed": not failed}
+    return doc
+
+
+def _finite(obj: object) -> object:
+    """NaN / inf (e.g. a metric undefined on one image) as null: strict JSON parsers reject NaN."""
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def emit_json(doc: dict) -> None:
+    """Write one JSON document to stdout (never through rich: no wrapping, no markup)."""
+    import json
+
+    sys.stdout.write(json.dumps(_finite(doc), indent=2, default=str, allow_nan=False) + "\n")
+    sys.stdout.flush()
 
 
 def _templates(path: Path) -> list[str]:
@@ -235,54 +330,87 @@ def fmt(mv: dict | object | None, digits: int = 3) -> str:
 
 
 SUMMARY_METRICS = ("accuracy", "accuracy_drop", "balanced_accuracy", "lfp", "cosine", "ece", "i2t_r1")
+HEADERS = {"balanced_accuracy": "bal. acc", "accuracy_drop": "acc. drop", "accuracy": "accuracy"}
+NAME_WIDTH = 22  # longer corruption names fold onto a second line (never cut)
 
 
-def print_summary(result) -> None:
+def print_summary(result, to: Console | None = None) -> None:
     """Per model: one row per cell with the headline metrics and 95% intervals; aggregates below.
 
-    Every metric (NLL, confidence drop, L2 drift, retrieval R@5/10, ...) is in result.json.
+    Every metric (NLL, confidence drop, L2 drift, retrieval R@5/10, ...) is in result.json. The
+    metrics are split over as many tables as the terminal width needs, so nothing is cut to "…"
+    on an 80-column terminal.
     """
+    out = to or console
     present = [m for m in SUMMARY_METRICS if any(m in c.metrics for c in result.cells)]
     for model_id in result.models:
-        table = Table(
-            title=f"{model_id} — value (95% CI)", title_justify="left", show_lines=False, padding=(0, 1)
-        )
-        table.add_column("corruption")
-        table.add_column("sev", justify="right")
-        for m in present:
-            table.add_column(m.replace("_", " "), justify="right")
-        for cell in (c for c in result.cells if c.model_id == model_id):
-            table.add_row(
-                cell.corruption, f"{cell.severity:g}", *[fmt(cell.metrics.get(m), 2) for m in present]
+        cells = [c for c in result.cells if c.model_id == model_id]
+        rows = {m: [fmt(c.metrics.get(m), 2) for c in cells] for m in present}
+        name_w = min(max([len("corruption"), *(len(c.corruption) for c in cells)]), NAME_WIDTH)
+        sev_w = max([3, *(len(f"{c.severity:g}") for c in cells)])
+        widths = {m: max([len(HEADERS.get(m, m)), *(len(v) for v in rows[m])]) for m in present}
+        groups = _column_groups(present, widths, out.width - (name_w + 3) - (sev_w + 3) - 1)
+        for i, group in enumerate(groups):
+            part = f" ({i + 1}/{len(groups)})" if len(groups) > 1 else ""
+            table = Table(
+                title=f"{escape(model_id)} — value (95% CI){part}",
+                title_justify="left",
+                show_lines=False,
+                padding=(0, 1),
             )
-        console.print(table)
-        entry = result.summary.get("models", {}).get(model_id, {})
-        extras = []
-        mean = entry.get("mean_corrupted", {})
-        if mean:
-            key = "accuracy" if "accuracy" in mean else "cosine"
-            extras.append(f"mean corrupted {key}: {fmt(mean[key])}")
-        if "mce" in entry:
-            extras.append(
-                f"mCE {fmt(entry['mce'])}; relative mCE {fmt(entry['relative_mce'])} "
-                f"(reference {entry['reference']})"
-            )
-        radius = entry.get("divergence_radius", {})
-        if radius:
-            extras.append("Divergence Radius: " + ", ".join(f"{c} {fmt(v)}" for c, v in radius.items()))
-        tracking = entry.get("label_free_tracking", {})
-        pairs = [
-            f"{k.removesuffix('_vs_accuracy_drop')} r={v:+.2f}"
-            for k, v in tracking.items()
-            if k != "n_cells" and v is not None
-        ]
-        if pairs:
-            extras.append(
-                f"label-free signals vs accuracy drop ({tracking['n_cells']} cells): " + ", ".join(pairs)
-            )
-        for line in extras:
-            console.print(f"  {line}")
+            table.add_column("corruption", overflow="fold", max_width=name_w, min_width=name_w)
+            table.add_column("sev", justify="right", overflow="fold", min_width=sev_w)
+            for m in group:
+                table.add_column(HEADERS.get(m, m), justify="right", overflow="fold", min_width=widths[m])
+            for j, cell in enumerate(cells):
+                table.add_row(escape(cell.corruption), f"{cell.severity:g}", *[rows[m][j] for m in group])
+            out.print(table)
+        for line in _aggregate_lines(result, model_id):
+            out.print(f"  {escape(line)}", highlight=False)
     if result.skipped:
-        console.print(f"[yellow]{len(result.skipped)} file(s) skipped[/yellow] (listed in images.json):")
+        out.print(f"[yellow]{len(result.skipped)} file(s) skipped[/yellow] (listed in images.json):")
         for s in result.skipped[:5]:
-            console.print(f"  {s.path}: {s.reason}")
+            out.print(f"  {escape(s.path)}: {escape(s.reason)}", highlight=False)
+
+
+def _column_groups(metrics: list[str], widths: dict[str, int], room: int) -> list[list[str]]:
+    """Split metric columns into groups that each fit ``room`` characters (3 = padding + border)."""
+    groups: list[list[str]] = [[]]
+    used = 0
+    for m in metrics:
+        need = widths[m] + 3
+        if groups[-1] and used + need > room:
+            groups.append([])
+            used = 0
+        groups[-1].append(m)
+        used += need
+    return [g for g in groups if g] or [[]]
+
+
+def _aggregate_lines(result, model_id: str) -> list[str]:
+    """Model-level aggregates: mean corrupted metric, mCE, Divergence Radius, label-free tracking."""
+    entry = result.summary.get("models", {}).get(model_id, {})
+    extras = []
+    mean = entry.get("mean_corrupted", {})
+    if mean:
+        key = "accuracy" if "accuracy" in mean else "cosine"
+        extras.append(f"mean corrupted {key}: {fmt(mean[key])}")
+    if "mce" in entry:
+        extras.append(
+            f"mCE {fmt(entry['mce'])}; relative mCE {fmt(entry['relative_mce'])} "
+            f"(reference {entry['reference']})"
+        )
+    radius = entry.get("divergence_radius", {})
+    if radius:
+        extras.append("Divergence Radius: " + ", ".join(f"{c} {fmt(v)}" for c, v in radius.items()))
+    tracking = entry.get("label_free_tracking", {})
+    pairs = [
+        f"{k.removesuffix('_vs_accuracy_drop')} r={v:+.2f}"
+        for k, v in tracking.items()
+        if k != "n_cells" and v is not None
+    ]
+    if pairs:
+        extras.append(
+            f"label-free signals vs accuracy drop ({tracking['n_cells']} cells): " + ", ".join(pairs)
+        )
+    return extras

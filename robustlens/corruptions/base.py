@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -131,6 +131,66 @@ def interpolate(points: Sequence[float], severity: float) -> float:
 def _is_int_field(cls: type[BaseModel], name: str) -> bool:
     ann = cls.model_fields[name].annotation
     return ann is int or int in get_args(ann)
+
+
+def _bounds(metadata: Sequence[Any]) -> tuple[float | None, float | None]:
+    """(min, max) from pydantic/annotated-types constraints (Ge/Gt/Le/Lt, or a FieldInfo holding them)."""
+    lo = hi = None
+    for m in metadata:
+        inner = getattr(m, "metadata", None)
+        if isinstance(inner, list):  # a FieldInfo inside Annotated[...]
+            lo2, hi2 = _bounds(inner)
+            lo, hi = lo if lo is not None else lo2, hi if hi is not None else hi2
+            continue
+        lo = getattr(m, "ge", getattr(m, "gt", None)) if lo is None else lo
+        hi = getattr(m, "le", getattr(m, "lt", None)) if hi is None else hi
+    return lo, hi
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def describe_param(cls: type[BaseModel], name: str) -> dict[str, Any]:
+    """A parameter's type and allowed values as plain JSON data, for people and for the LLM.
+
+    Why: printing pydantic annotations gives ``typing.Annotated[float, FieldInfo(...)]``; users and the
+    LLM need ``{"type": "float", "range": {"min": 0.0, "max": 1.0}}``. Tuples (e.g. RGB colours) also
+    carry ``length`` and the range of each element; ``Literal`` parameters list their ``choices``.
+    """
+    field = cls.model_fields[name]
+    ann = field.annotation
+    out: dict[str, Any] = {"type": _type_name(ann), "range": None}
+    lo, hi = _bounds(field.metadata)
+    if get_origin(ann) is Literal:
+        out.update(type="choice", choices=list(get_args(ann)))
+    elif get_origin(ann) is tuple:
+        args = [a for a in get_args(ann) if a is not Ellipsis]
+        elem = args[0] if args else Any
+        if get_origin(elem) is Annotated:
+            base, *meta = get_args(elem)
+            lo, hi = _bounds(meta) if lo is None and hi is None else (lo, hi)
+            elem = base
+        out["type"] = f"tuple of {_type_name(elem)}"
+        if Ellipsis not in get_args(ann):
+            out["length"] = len(args)
+    if lo is not None or hi is not None:
+        out["range"] = {"min": lo, "max": hi}
+    return out
+
+
+def allowed_text(cls: type[BaseModel], name: str) -> str:
+    """The allowed values in words, e.g. '(allowed 0.0 .. 1.0)' or '(allowed: 'a', 'b')'."""
+    d = describe_param(cls, name)
+    if "choices" in d:
+        return f"(allowed: {', '.join(map(repr, d['choices']))})"
+    r = d["range"]
+    if r is None:
+        return ""
+    span = f"{r['min'] if r['min'] is not None else '-inf'} .. {r['max'] if r['max'] is not None else 'inf'}"
+    if d["type"].startswith("tuple"):
+        return f"(allowed {d.get('length', 'N')} values, each {span})"
+    return f"(allowed {span})"
 
 
 REGISTRY: dict[str, PrimitiveInfo] = {}

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from robustlens.corruptions.base import LADDER_STEPS, REGISTRY, Primitive, PrimitiveInfo
+from robustlens.corruptions.base import LADDER_STEPS, REGISTRY, Primitive, PrimitiveInfo, allowed_text
 from robustlens.corruptions.base import run_primitive as _run
 from robustlens.corruptions.seeding import derive_seed
 from robustlens.errors import UserInputError, did_you_mean
@@ -176,13 +176,7 @@ def _from_validation(exc: ValidationError, where: str, info: PrimitiveInfo | Non
 
 def describe_range(info: PrimitiveInfo, param: str) -> str:
     """Human-readable allowed range of a parameter, e.g. '(allowed 0.0 <= x <= 1.0)'."""
-    bounds = param_bounds(info, param)
-    field = info.cls.model_fields[param]
-    lo, hi = bounds
-    if lo is None and hi is None:
-        ann = getattr(field.annotation, "__args__", None)
-        return f"(allowed: {', '.join(map(repr, ann))})" if ann else ""
-    return f"(allowed {lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'})"
+    return allowed_text(info.cls, param)
 
 
 def param_bounds(info: PrimitiveInfo, param: str) -> tuple[float | None, float | None]:

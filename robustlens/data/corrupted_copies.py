@@ -19,6 +19,7 @@ from robustlens.corruptions.seeding import corruption_seed
 from robustlens.data.images import BadImage, is_image_path, load_image, save_image
 from robustlens.errors import UserInputError
 from robustlens.schemas import CorruptionPlan, SkippedFile
+from robustlens.workers import init_worker, worker_context
 
 
 @dataclass
@@ -78,7 +79,10 @@ def write_copies(
     config = (plan.model_dump_json(), tuple(float(s) for s in severities), keep_format, overwrite)
     per_image = len(plan.specs) * len(severities)
     if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(workers, initializer=_init, initargs=config) as pool:
+        # A fork server, not a fork of this process (its OpenCV/torch thread pools can deadlock a child).
+        with ProcessPoolExecutor(
+            workers, mp_context=worker_context(), initializer=_pool_init, initargs=config
+        ) as pool:
             results = pool.map(_one, jobs, chunksize=4)
             _collect(results, report, per_image, progress)
     else:
@@ -107,6 +111,11 @@ def _collect(
 
 
 _STATE: dict[str, object] = {}
+
+
+def _pool_init(plan_json: str, severities: tuple[float, ...], keep_format: bool, overwrite: bool) -> None:
+    init_worker()
+    _init(plan_json, severities, keep_format, overwrite)
 
 
 def _init(plan_json: str, severities: tuple[float, ...], keep_format: bool, overwrite: bool) -> None:

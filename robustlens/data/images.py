@@ -7,6 +7,7 @@ readable ones to uint8 arrays and raises ``BadImage`` (with a reason to record) 
 
 from __future__ import annotations
 
+import stat
 import warnings
 from pathlib import Path
 
@@ -16,7 +17,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm"}
 )
-Image.MAX_IMAGE_PIXELS = 20_000 * 20_000
+# Decoded size bound: a 20000x20000 PNG is 5 MB on disk but 1.2 GB decoded, and the corruption
+# pipeline makes float copies of it. JPEGs above the bound are decoded reduced (draft mode, 1/2 to
+# 1/8 scale, nearly free); other formats cannot be, and are skipped with the size and the limit.
+MAX_PIXELS = 50_000_000
+# Pillow's own bomb guard (a recorded skip below) sits above what a 1/8 draft can bring in bounds.
+Image.MAX_IMAGE_PIXELS = 64 * MAX_PIXELS
 
 
 class BadImage(Exception):
@@ -27,32 +33,62 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def load_image(path: str | Path, mode: str = "keep") -> np.ndarray:
+def load_image(path: str | Path, mode: str = "keep", max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read an image as uint8: HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA).
 
     EXIF orientation is applied; 16-bit and float images are rescaled to 8 bits by their
     dtype range; palette images are expanded (to RGBA when they carry transparency).
-    ``mode='rgb'`` always returns HxWx3 (alpha composited on white).
+    ``mode='rgb'`` always returns HxWx3 (alpha composited on white). Memory stays bounded: the
+    size is read from the header first and images above ``max_pixels`` are decoded reduced
+    (JPEG) or refused with ``BadImage``. Only regular files are opened (a FIFO would block).
     """
     path = Path(path)
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise BadImage("not a regular file")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
+                _bound_size(im, max_pixels)
                 im = ImageOps.exif_transpose(im)
                 im.load()
                 array = _to_uint8(im)
     except FileNotFoundError:
         raise BadImage("file not found") from None
+    except PermissionError:
+        raise BadImage("permission denied (the file cannot be read)") from None
+    except IsADirectoryError:
+        raise BadImage("not a regular file") from None
     except UnidentifiedImageError:
         raise BadImage("not a readable image (unknown or corrupt format)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadImage(f"unreadable image: {exc}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadImage("image too large (decompression-bomb guard)") from None
+        raise BadImage(
+            f"image too large (over {MAX_PIXELS // 1_000_000} MP, decompression-bomb guard)"
+        ) from None
+    except MemoryError:
+        raise BadImage("image too large to decode in the available memory") from None
     if array.size == 0 or min(array.shape[:2]) < 1:
         raise BadImage("empty image")
     return to_rgb(array) if mode == "rgb" else array
+
+
+def _bound_size(im: Image.Image, max_pixels: int) -> None:
+    """Before decoding: JPEGs too large are decoded at 1/2, 1/4 or 1/8 scale (the largest that
+    fits); anything still above ``max_pixels`` is refused, naming its size and the limit."""
+    width, height = im.size
+    if width * height <= max_pixels:
+        return
+    if im.format == "JPEG":
+        for scale in (2, 4, 8):
+            if -(-width // scale) * -(-height // scale) <= max_pixels:
+                im.draft(im.mode, (-(-width // scale), -(-height // scale)))
+                return
+    raise BadImage(
+        f"image too large: {width}x{height} ({width * height / 1e6:g} MP) is above the "
+        f"{max_pixels / 1e6:g} MP decoding limit"
+    )
 
 
 def _to_uint8(im: Image.Image) -> np.ndarray:

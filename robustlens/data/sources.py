@@ -9,8 +9,12 @@ from them do not depend on where the dataset lives.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
+import io
 import json
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +53,17 @@ class ImageSet:
         return bool(self.items) and all(i.caption for i in self.items)
 
     def content_hashes(self) -> list[str]:
-        return [file_hash(i.path) for i in self.items]
+        """Content hash per item; a file that cannot be read is dropped and recorded as skipped."""
+        hashes: dict[str, str] = {}
+        failed: dict[str, str] = {}
+        for item in self.items:
+            try:
+                hashes[item.id] = file_hash(item.path)
+            except OSError as exc:
+                failed[item.id] = f"file cannot be read: {exc.strerror or exc}"
+        if failed:
+            self.drop(set(failed), failed)
+        return [hashes[i.id] for i in self.items]
 
     def fingerprint(self, hashes: Sequence[str] | None = None) -> str:
         """Hash of ids, contents, labels and captions: two runs on the same data agree."""
@@ -141,83 +155,244 @@ def subsample(items: list[ImageItem], n: int, seed: int) -> list[ImageItem]:
 
 
 def _from_folder(root: Path) -> ImageSet:
-    subdirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    class_dirs = [d for d in subdirs if any(is_image_path(p) for p in d.rglob("*"))]
-    skipped: list[SkippedFile] = []
+    walk = _Walk(root)
+    top_files, top_dirs = walk.entries(root)
+    class_dirs = []
+    for d in top_dirs:
+        files = walk.images(d)
+        if files:
+            class_dirs.append((d, files))
+    skipped = walk.skipped
     if not class_dirs:
-        items = [ImageItem(p.relative_to(root).as_posix(), p) for p in _images_in(root, recursive=False)]
+        items = [ImageItem(safe_text(p.relative_to(root).as_posix()), p) for p in top_files]
         return ImageSet(items, None, root, "flat", skipped)
-    names = [d.name for d in class_dirs]
     items = []
-    for label, d in enumerate(class_dirs):
-        items += [ImageItem(p.relative_to(root).as_posix(), p, label) for p in _images_in(d, recursive=True)]
-    for p in _images_in(root, recursive=False):
-        skipped.append(SkippedFile(path=p.name, reason="image outside any class folder"))
-    return ImageSet(items, [n.replace("_", " ") for n in names], root, "class_folders", skipped)
+    for label, (_, files) in enumerate(class_dirs):
+        items += [ImageItem(safe_text(p.relative_to(root).as_posix()), p, label) for p in files]
+    for p in top_files:
+        skipped.append(SkippedFile(path=safe_text(p.name), reason="image outside any class folder"))
+    names = [safe_text(d.name).replace("_", " ") for d, _ in class_dirs]
+    return ImageSet(items, names, root, "class_folders", skipped)
 
 
-def _images_in(folder: Path, recursive: bool) -> list[Path]:
-    paths = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(
-        p
-        for p in paths
-        if p.is_file()
-        and is_image_path(p)
-        and not any(s.startswith(".") for s in p.relative_to(folder).parts)
-    )
+def safe_text(name: str) -> str:
+    """A file name as printable UTF-8 text: bytes that are not UTF-8 (a Latin-1 ``café.jpg`` on
+    Linux) are written as ``\\xe9``, so ids, seeds, JSON files and prompts all work."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class _Walk:
+    """Lists image files under a dataset root, recording instead of hiding what it cannot use:
+    unreadable folders, broken symbolic links, link loops, and non-regular files (FIFOs, sockets,
+    devices: opening them could block). Hidden names are ignored. Linked folders are followed once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.skipped: list[SkippedFile] = []
+        self.seen: set[tuple[int, int]] = set()
+        self._visit(root)
+
+    def _rel(self, path: Path) -> str:
+        return safe_text(path.relative_to(self.root).as_posix())
+
+    def _skip(self, path: Path, reason: str) -> None:
+        self.skipped.append(SkippedFile(path=self._rel(path), reason=reason))
+
+    def _visit(self, folder: Path) -> bool:
+        try:
+            st = folder.stat()
+        except OSError as exc:
+            self._skip(folder, f"folder cannot be read: {exc.strerror or exc}")
+            return False
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen:
+            self._skip(folder, "symbolic link loop (folder already listed)")
+            return False
+        self.seen.add(key)
+        return True
+
+    def entries(self, folder: Path) -> tuple[list[Path], list[Path]]:
+        """(image files, subfolders) directly in ``folder``, sorted; problems recorded."""
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError as exc:
+            if folder != self.root:
+                self._skip(folder, f"folder cannot be read: {exc.strerror or exc}")
+                return [], []
+            raise UserInputError(
+                f"Cannot read the dataset folder {folder}: {exc.strerror or exc}",
+                fix="Check the folder's permissions.",
+                field="data",
+            ) from None
+        files, dirs = [], []
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = folder / name
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                self._skip(path, "broken symbolic link (its target does not exist)")
+                continue
+            except OSError as exc:
+                loop = exc.errno == errno.ELOOP
+                self._skip(path, "symbolic link loop" if loop else f"cannot be read: {exc.strerror or exc}")
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                dirs.append(path)
+            elif is_image_path(path):
+                if stat.S_ISREG(st.st_mode):
+                    files.append(path)
+                else:
+                    self._skip(path, "not a regular file (FIFO, socket or device)")
+        return files, dirs
+
+    def images(self, folder: Path) -> list[Path]:
+        """Image files under ``folder`` (recursively), sorted by relative path."""
+        if not self._visit(folder):
+            return []
+        files, dirs = self.entries(folder)
+        for d in dirs:
+            files += self.images(d)
+        return sorted(files, key=lambda p: p.relative_to(folder).parts)
 
 
 def _from_manifest(path: Path) -> ImageSet:
-    """CSV (header with ``path`` and optional ``label``, ``caption``) or JSONL (one object per line)."""
+    """CSV (header with ``path`` and optional ``label``, ``caption``), JSONL (one object per line)
+    or JSON (a list of such objects). Paths are relative to the manifest's folder; they may point
+    outside it (ids are then relative paths such as ``../other/x.png``)."""
     root = path.parent.resolve()
     rows = _read_rows(path)
-    if rows and "path" not in rows[0]:
+    if not rows:
+        raise UserInputError(
+            f"Manifest {path} has no rows.",
+            fix="List one image per row: a 'path' column, optional 'label' and 'caption'.",
+            field="data",
+        )
+    if "path" not in rows[0][1]:
         raise UserInputError(
             f"Manifest {path} has no 'path' column.",
-            why=f"its columns are: {', '.join(rows[0])}.",
+            why=f"its columns are: {', '.join(map(str, rows[0][1]))}.",
             fix="Name the image column 'path' (relative to the manifest's folder); "
             "'label' and 'caption' are optional.",
             field="data",
         )
-    raw_labels = [str(r["label"]) for r in rows if r.get("label") not in (None, "")]
-    labelled = bool(rows) and len(raw_labels) == len(rows)
-    names = sorted(set(raw_labels), key=_natural) if labelled else None
-    index = {n: i for i, n in enumerate(names or [])}
-    items, skipped = [], []
-    for n, row in enumerate(rows, start=2 if path.suffix == ".csv" else 1):
-        rel = str(row["path"])
-        full = (root / rel).resolve()
-        if not full.is_relative_to(root):
-            skipped.append(SkippedFile(path=rel, reason=f"line {n}: path leaves the manifest's folder"))
+    for n, row in rows:
+        if not isinstance(row.get("path"), str) or not row["path"].strip():
+            raise UserInputError(
+                f"{path} line {n} has no 'path'.",
+                fix="Give every row the image's path (relative to the manifest's folder).",
+                field="data",
+            )
+    labels = _row_labels(path, rows)
+    names = sorted(set(labels.values()), key=_natural) if labels else None
+    index = {name: i for i, name in enumerate(names or [])}
+    items: list[ImageItem] = []
+    skipped: list[SkippedFile] = []
+    first_line: dict[Path, int] = {}
+    for n, row in rows:
+        rel = str(row["path"]).strip()
+        full = Path(os.path.normpath(root / rel))
+        if full in first_line:
+            skipped.append(SkippedFile(path=rel, reason=f"line {n}: duplicate of line {first_line[full]}"))
             continue
-        if not full.is_file():
+        first_line[full] = n
+        try:
+            regular = stat.S_ISREG(full.stat().st_mode)
+        except FileNotFoundError:
             skipped.append(SkippedFile(path=rel, reason=f"line {n}: file not found"))
             continue
-        label = index[str(row["label"])] if labelled else None
-        items.append(ImageItem(full.relative_to(root).as_posix(), full, label, row.get("caption") or None))
+        except OSError as exc:
+            skipped.append(SkippedFile(path=rel, reason=f"line {n}: cannot be read: {exc.strerror or exc}"))
+            continue
+        if not regular:
+            skipped.append(SkippedFile(path=rel, reason=f"line {n}: not a regular file"))
+            continue
+        label = index[labels[n]] if labels else None
+        caption = row.get("caption")
+        image_id = Path(os.path.relpath(full, root)).as_posix()
+        items.append(ImageItem(image_id, full, label, str(caption) if caption else None))
     return ImageSet(items, names, root, "manifest", skipped)
 
 
-def _read_rows(path: Path) -> list[dict[str, object]]:
-    text = path.read_text(encoding="utf-8")
+def _row_labels(path: Path, rows: list[tuple[int, dict[str, object]]]) -> dict[int, str]:
+    """Label per line, or {} for a label-free manifest. Some rows without a label, or one path
+    listed with two labels, are errors: guessing would silently change what is measured."""
+    given = {n: str(r["label"]).strip() for n, r in rows if str(r.get("label") or "").strip()}
+    if not given:
+        return {}
+    missing = [n for n, _ in rows if n not in given]
+    if missing:
+        lines = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+        raise UserInputError(
+            f"{path}: {len(missing)} row(s) have no label (line {lines}) while {len(given)} do.",
+            why="a manifest is either labelled (accuracy) or label-free (prediction drift), not both.",
+            fix="Give those rows a label, or drop the 'label' column for a label-free audit.",
+            field="data",
+        )
+    seen: dict[str, tuple[int, str]] = {}
+    for n, row in rows:
+        key = os.path.normpath(str(row["path"]).strip())
+        if key in seen and seen[key][1] != given[n]:
+            first, label = seen[key]
+            raise UserInputError(
+                f"{path}: {row['path']} is listed twice with different labels: "
+                f"'{label}' (line {first}) and '{given[n]}' (line {n}).",
+                fix="Keep one row per image.",
+                field="data",
+            )
+        seen.setdefault(key, (n, given[n]))
+    return given
+
+
+def _read_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
+    """(line number, row) pairs; a CSV's first data row is line 2 (after the header)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserInputError(
+            f"Manifest {path} is not UTF-8 text (byte {exc.start}).",
+            fix="Save it as UTF-8 (in a spreadsheet: 'CSV UTF-8').",
+            field="data",
+        ) from None
+    except OSError as exc:
+        raise UserInputError(f"Cannot read manifest {path}: {exc.strerror or exc}", field="data") from None
     if path.suffix.lower() == ".csv":
-        return [dict(r) for r in csv.DictReader(text.splitlines())]
+        try:
+            return [(n, dict(r)) for n, r in enumerate(csv.DictReader(io.StringIO(text)), start=2)]
+        except csv.Error as exc:
+            raise UserInputError(f"Manifest {path} is not valid CSV: {exc}", field="data") from None
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        data = _json(path, text, "the file")
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise UserInputError(
+                f"{path} is not a list of objects.",
+                fix='Use [{"path": ..., "label": ...}, ...].',
+                field="data",
+            )
+        return list(enumerate(data, start=1))
     rows = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserInputError(
-                f"{path} line {n} is not JSON: {exc.msg}", fix="One JSON object per line.", field="data"
-            ) from None
+        row = _json(path, line, f"line {n}")
         if not isinstance(row, dict):
             raise UserInputError(
                 f"{path} line {n} is not a JSON object.", fix='Use {"path": ..., "label": ...}.', field="data"
             )
-        rows.append(row)
+        rows.append((n, row))
     return rows
+
+
+def _json(path: Path, text: str, where: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserInputError(
+            f"{path} {where} is not JSON: {exc.msg}", fix="One JSON object per line.", field="data"
+        ) from None
+    except RecursionError:
+        raise UserInputError(f"{path} {where} is nested too deeply.", field="data") from None
 
 
 def _natural(name: str) -> tuple[int, int | str]:

@@ -26,10 +26,11 @@ from robustlens.data.sources import ImageSet
 from robustlens.errors import UserInputError
 from robustlens.evaluation.cache import EmbeddingCache
 from robustlens.evaluation.loader import CellImages, CellJob, InputsWriter, default_workers, make_loader
-from robustlens.evaluation.store import CLEAN, RunStore
+from robustlens.evaluation.store import CLEAN, RunStore, load_result
 from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES, cell_records, class_embeddings, prompts
 from robustlens.models import VisionLanguageModel, load_model
 from robustlens.schemas import AuditResult, CorruptionPlan, DomainBrief
+from robustlens.workers import worker_context
 
 
 @dataclass
@@ -85,7 +86,15 @@ def evaluate(
     progress = progress or _Silent()
     compile_plan(plan)
     all_models = list(dict.fromkeys([*models, *([reference] if reference else [])]))
-    hashes = images.content_hashes()
+    hashes = images.content_hashes()  # files that cannot be read are dropped and recorded here
+    if not images.items:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in images.skipped[:3])
+        raise UserInputError(
+            "None of the images can be read.",
+            why=reasons or "the image set is empty.",
+            fix="Check the files' permissions and that --data points at the images.",
+            field="data",
+        )
     store = RunStore(out)
     identity = {
         "specs": {
@@ -110,20 +119,24 @@ def evaluate(
         "versions": versions(),
         "command": command,
         "seed": plan.seed,
+        "n_boot": options.n_boot,  # so a damaged result.json is rebuilt with the same intervals
     }
-    store.open(identity, manifest, options.fresh)
-    runner = _Runner(plan, images, hashes, store, options, progress)
-    pending = [m for m in all_models if runner.pending(m)]
-    if not pending and (store.root / "result.json").exists():
-        stored = AuditResult.load(store.root / "result.json")
-        if stored.plan == plan and stored.models == list(models) and stored.reference_model == reference:
-            return stored  # finished: nothing to recompute
-    for model_id in pending:
-        runner.run_model(model_id)
-    result = summarize(store, plan, list(models), reference, brief=brief, n_boot=options.n_boot)
-    result.save(store.root / "result.json")
-    shutil.rmtree(store.root / "inputs", ignore_errors=True)  # model-resolution copies: only for resuming
-    return result
+    store.open(identity, manifest, options.fresh)  # refuses foreign folders; takes the run lock
+    try:
+        runner = _Runner(plan, images, hashes, store, options, progress)
+        pending = [m for m in all_models if runner.pending(m)]
+        if not pending and (store.root / "result.json").exists():
+            stored = load_result(store.root)  # a damaged result.json is rebuilt from the cells
+            if stored.plan == plan and stored.models == list(models) and stored.reference_model == reference:
+                return stored  # finished: nothing to recompute
+        for model_id in pending:
+            runner.run_model(model_id)
+        result = summarize(store, plan, list(models), reference, brief=brief, n_boot=options.n_boot)
+        result.save(store.root / "result.json")
+        shutil.rmtree(store.root / "inputs", ignore_errors=True)  # model-resolution copies: only for resuming
+        return result
+    finally:
+        store.close()
 
 
 def versions() -> dict[str, str]:
@@ -167,6 +180,8 @@ class _Runner:
     # ------------------------------------------------------------------ one model
 
     def run_model(self, model_id: str) -> None:
+        if self.options.workers != 0:  # the fork server imports torch/OpenCV/open_clip meanwhile
+            worker_context(modules=("open_clip.transform",))
         model = load_model(
             model_id, self.options.checkpoints.get(model_id), self.options.device, self.options.amp
         )

@@ -21,6 +21,7 @@ from robustlens.corruptions.seeding import corruption_seed
 from robustlens.data.images import BadImage, load_image, to_rgb
 from robustlens.models.base import uint8_chw
 from robustlens.schemas import CorruptionSpec
+from robustlens.workers import init_worker, worker_context
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class CellImages(Dataset):
 
     def __len__(self) -> int:
         return sum(len(j.indices) for j in self.jobs)
+
+    def __getstate__(self) -> dict[str, object]:
+        # Sent to each worker: compiled corruptions and the memory map are rebuilt there.
+        return {**self.__dict__, "_compiled": {}, "_memmap": None}
 
     def corruption(self, job_index: int) -> CompiledCorruption | None:
         job = self.jobs[job_index]
@@ -133,6 +138,8 @@ def default_workers(device: torch.device) -> int:
 
 
 def make_loader(dataset: CellImages, batch_size: int, workers: int, device: torch.device) -> DataLoader:
+    """Workers come from a fork server (``robustlens.workers``), never a fork of this threaded
+    process, and run single-threaded: see that module for the hang this prevents."""
     return DataLoader(
         dataset,
         batch_sampler=CellBatches(dataset.jobs, batch_size),
@@ -141,17 +148,9 @@ def make_loader(dataset: CellImages, batch_size: int, workers: int, device: torc
         pin_memory=device.type == "cuda",
         prefetch_factor=4 if workers > 0 else None,
         persistent_workers=False,
-        worker_init_fn=_worker_init,
+        worker_init_fn=init_worker if workers > 0 else None,
+        multiprocessing_context=worker_context(dataset.transform) if workers > 0 else None,
     )
-
-
-def _worker_init(_: int) -> None:
-    # Each worker corrupts with OpenCV/numpy: one thread each, the pool gives the parallelism.
-    import cv2
-
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)
-    os.environ["NO_ALBUMENTATIONS_UPDATE"] = "1"
 
 
 class InputsWriter:

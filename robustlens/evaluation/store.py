@@ -9,17 +9,25 @@ Layout::
     RUN/text/<model>.npy              class text embeddings
     RUN/result.json                   AuditResult (summary with intervals); rebuilt from the cells
     RUN/timings.jsonl                 wall-clock per cell (kept apart so result files are reproducible)
+    RUN/.robustlens-run.json          marker: this folder is a robustlens run (run id, version)
+    RUN/.robustlens.lock              flock'ed while a process writes the run
 
 A cell is finished when its ``.jsonl`` exists: the embeddings are written first and every file is
 replaced atomically, so a kill at any point leaves either a whole cell or none.
+
+A folder is written to (or cleaned by ``--fresh``) only when robustlens made it: it is empty, has the
+marker, or has a valid robustlens manifest (runs of older versions). Anything else is the user's and is
+refused, so a mistyped ``--out`` never deletes or mixes the user's files.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -29,6 +37,12 @@ import numpy as np
 from robustlens.errors import UserInputError
 
 CLEAN = "clean"
+MARKER = ".robustlens-run.json"
+LOCK = ".robustlens.lock"
+# What ``--fresh`` removes: only files the run store writes (never anything else in the folder).
+RUN_OUTPUTS = ("cells", "text", "inputs", "result.json", "images.json", "timings.jsonl", "report")
+# Written by the agent (chat/run) before the evaluation creates the manifest.
+AGENT_FILES = ("agent.sqlite", "agent.sqlite-journal", "agent.sqlite-wal", "agent.sqlite-shm", "previews")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -71,13 +85,23 @@ class RunStore:
         return self.root / "manifest.json"
 
     def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest, None when there is none; ``UserInputError`` when it is damaged."""
         if not self.manifest_path.exists():
             return None
-        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        data = read_run_json(self.manifest_path)
+        if not isinstance(data, dict):
+            raise damaged(self.manifest_path, "it is not a JSON object")
+        return data
 
     def open(self, identity: dict[str, Any], manifest: dict[str, Any], fresh: bool) -> bool:
-        """Create or reopen the run; returns True when resuming. ``identity`` must match to resume."""
-        existing = self.read_manifest()
+        """Create or reopen the run; returns True when resuming. ``identity`` must match to resume.
+
+        Refuses folders robustlens did not make (see the module docstring) and takes the run lock,
+        held until ``close()`` or the end of the process.
+        """
+        claim(self.root)
+        self.lock()
+        existing = None if fresh and (self.root / MARKER).exists() else self.read_manifest()
         if existing is not None and not fresh:
             old = existing.get("identity", {})
             changed = sorted(k for k in identity if k != "specs" and old.get(k) != identity[k])
@@ -85,6 +109,10 @@ class RunStore:
             changed += [
                 f"spec {n}" for n in sorted(set(old_specs) & set(new_specs)) if old_specs[n] != new_specs[n]
             ]
+            if changed and not self.has_finished_cells():
+                # A run that failed before finishing any cell holds nothing to keep: start it over,
+                # so the corrected retry of a failed command is not refused as "a different audit".
+                return self.open(identity, manifest, fresh=True)
             if changed:
                 raise UserInputError(
                     f"{self.root} holds a different audit (changed: {', '.join(changed)}).",
@@ -95,15 +123,41 @@ class RunStore:
             # Extending an audit (new corruptions or severities) keeps every finished cell.
             self.update_manifest(identity={**identity, "specs": {**old_specs, **new_specs}}, **manifest)
             return True
-        if fresh and self.root.exists():
-            for child in ("cells", "text", "inputs", "result.json", "images.json", "timings.jsonl", "report"):
+        if fresh:
+            for child in RUN_OUTPUTS:
                 target = self.root / child
-                if target.is_dir():
+                if target.is_dir() and not target.is_symlink():
                     shutil.rmtree(target)
-                elif target.exists():
+                elif target.exists() or target.is_symlink():
                     target.unlink()
         write_json(self.manifest_path, {"identity": identity, **manifest})
         return False
+
+    # ------------------------------------------------------------------ lock
+
+    def lock(self) -> None:
+        """Take the run lock (once per process and folder); a second process fails at once."""
+        key = str(self.root.resolve())
+        if key in _LOCKS:
+            return
+        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UserInputError(
+                f"{self.root} is in use by another robustlens process.",
+                why="two processes writing one run folder would mix or overwrite each other's results.",
+                fix="Wait for the other run to finish (re-running then resumes), or use another --out.",
+                field="out",
+            ) from None
+        _LOCKS[key] = fd
+
+    def close(self) -> None:
+        """Release the run lock (it is also released when the process ends, crash included)."""
+        fd = _LOCKS.pop(str(self.root.resolve()), None)
+        if fd is not None:
+            os.close(fd)
 
     def update_manifest(self, **fields: Any) -> None:
         data = self.read_manifest() or {}
@@ -117,7 +171,7 @@ class RunStore:
 
     def read_images(self) -> dict[str, Any] | None:
         path = self.root / "images.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        return read_run_json(path) if path.exists() else None  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ cells
 
@@ -129,6 +183,10 @@ class RunStore:
 
     def embeddings_path(self, model_id: str, corruption: str, severity: float) -> Path:
         return self.cell_dir(model_id, corruption) / f"{severity_name(severity)}.npy"
+
+    def has_finished_cells(self) -> bool:
+        cells = self.root / "cells"
+        return cells.is_dir() and next(cells.rglob("*.jsonl"), None) is not None
 
     def is_done(self, model_id: str, corruption: str, severity: float) -> bool:
         return self.records_path(model_id, corruption, severity).exists()
@@ -173,6 +231,153 @@ class RunStore:
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+_LOCKS: dict[str, int] = {}
+
+
+def is_run_folder(root: Path) -> bool:
+    """True for a folder robustlens made: it has the marker or a valid robustlens manifest."""
+    root = Path(root)
+    if (root / MARKER).is_file():
+        return True
+    try:
+        data = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("identity"), dict) and "versions" in data
+
+
+def check_run_folder(root: Path) -> None:
+    """``UserInputError`` unless ``root`` is absent, empty, a robustlens run or an agent's start."""
+    root = Path(root)
+    if not root.exists() and not root.is_symlink():
+        return
+    if not root.is_dir():
+        raise UserInputError(
+            f"--out {root} is a file, not a folder.",
+            why="a run is a folder of result files.",
+            fix="Give a new folder name to --out (it is created).",
+            field="out",
+        )
+    try:
+        entries = sorted(p.name for p in root.iterdir())
+    except OSError as exc:
+        raise UserInputError(
+            f"--out {root} cannot be read.",
+            why=exc.strerror or str(exc),
+            fix="Use another --out.",
+            field="out",
+        ) from None
+    if not entries or is_run_folder(root):
+        return
+    if "agent.sqlite" in entries and set(entries) <= {*AGENT_FILES, LOCK, "brief.yaml"}:
+        return  # an agent run started here and has not evaluated yet
+    shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+    raise UserInputError(
+        f"--out {root} is not empty and is not a robustlens run folder (it holds: {shown}).",
+        why="robustlens only writes to (and with --fresh, deletes from) folders it created, "
+        "so it never mixes with or deletes your files.",
+        fix="Give a new or empty folder to --out; an existing run folder resumes.",
+        field="out",
+    )
+
+
+def claim(root: Path) -> Path:
+    """Make ``root`` a run folder (created, marked) after checking it is safe to write to."""
+    root = Path(root)
+    check_run_folder(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if not (root / MARKER).exists():
+            from robustlens import __version__
+
+            write_json(root / MARKER, {"run_id": uuid.uuid4().hex[:12], "robustlens": __version__})
+    except OSError as exc:
+        raise UserInputError(
+            f"Cannot create the run folder {root}.",
+            why=exc.strerror or str(exc),
+            fix="Give --out a folder in a writable location.",
+            field="out",
+        ) from None
+    return root
+
+
+def damaged(path: Path, why: str) -> UserInputError:
+    """The error for a truncated or foreign run file: what is damaged and how to recover."""
+    return UserInputError(
+        f"The run folder {path.parent} is damaged: {path.name} cannot be read.",
+        why=f"{why} (the file was truncated, edited, or is not a robustlens file).",
+        fix=f"Re-run the same `robustlens eval` with --fresh --out {path.parent} to recompute it, "
+        "or use another --out.",
+        field="out",
+    )
+
+
+def read_run_json(path: Path) -> Any:
+    """Parse a run file; ``UserInputError`` (damaged run) instead of a decoding traceback."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise damaged(Path(path), f"it is not valid JSON ({str(exc).splitlines()[0][:120]})") from None
+
+
+def load_result(root: Path) -> Any:
+    """The run's AuditResult; a damaged result.json is rebuilt from the finished cells.
+
+    result.json is derived data (a summary of the cells), so losing it loses nothing: the manifest
+    says what was asked and the cells hold every per-image record.
+    """
+    from pydantic import ValidationError
+
+    from robustlens.schemas import AuditResult
+
+    root = Path(root)
+    path = root / "result.json"
+    try:
+        return AuditResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValueError, ValidationError, RecursionError):
+        pass
+    return rebuild_result(root)
+
+
+def rebuild_result(root: Path) -> Any:
+    """Summarise the cells again (from manifest.json) and rewrite result.json."""
+    from pydantic import ValidationError
+
+    from robustlens.evaluation.summary import summarize
+    from robustlens.schemas import CorruptionPlan, DomainBrief
+
+    store = RunStore(root)
+    manifest = store.read_manifest()
+    if manifest is None:
+        raise damaged(
+            root / "result.json", "it is not a valid result and there is no manifest.json to rebuild it from"
+        )
+    try:
+        plan = CorruptionPlan.model_validate(manifest["plan"])
+        brief = DomainBrief.model_validate(manifest["brief"]) if manifest.get("brief") else None
+        models = list(manifest["models"])
+    except (KeyError, TypeError, ValidationError):
+        raise damaged(store.manifest_path, "it lacks the plan or models of the run") from None
+    try:
+        result = summarize(
+            store,
+            plan,
+            models,
+            manifest.get("reference_model"),
+            brief=brief,
+            n_boot=int(manifest.get("n_boot", 1000)),
+        )
+    except FileNotFoundError:
+        raise UserInputError(
+            f"{root} is an unfinished run: result.json is missing or damaged and some cells are not done.",
+            why="result.json is written when every cell of the run is finished.",
+            fix="Re-run the same `robustlens eval` command to resume and finish the run.",
+            field="out",
+        ) from None
+    result.save(root / "result.json")
+    return result
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

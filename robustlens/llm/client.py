@@ -5,6 +5,16 @@ endpoints — tool calling with schemas generated from pydantic models, a JSON-o
 endpoints without tool support, bounded retries with exponential backoff (the SDK's own retries are
 disabled so the policy is ours and visible), per-call timeouts, and token usage recorded for the run
 manifest. The API key is held privately and never appears in ``describe()``, logs or run files.
+
+Failure policy (one place for every endpoint): whatever goes wrong at the SDK boundary — a status
+error, a timeout, a refused connection, a body that is not JSON, ``text/plain``, JSON nested so deep
+the parser recurses out, a completion without choices — becomes an ``LLMError``, which callers turn
+into the offline expert's answer. Time is bounded by a circuit breaker: once a request has failed for
+good on transport (timeouts, connection errors, 429/5xx after retries, unusable bodies), every later
+call of this client fails fast with the same error. Worst case before the offline expert takes over:
+``timeout x (TIMEOUT_RETRIES + 1) + backoff`` for an endpoint that never answers (timeouts get fewer
+retries than 429/5xx), ``timeout x (max_retries + 1) + backoff x (2**max_retries - 1)`` for one that
+keeps failing with 429/5xx; a second, separately configured critic client adds its own share once.
 """
 
 from __future__ import annotations
@@ -17,9 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from robustlens.errors import UserInputError
+from robustlens.errors import UserInputError, describe_validation
 
 ENV_BASE_URL = "ROBUSTLENS_LLM_BASE_URL"
 ENV_MODEL = "ROBUSTLENS_LLM_MODEL"
@@ -32,6 +42,12 @@ class LLMError(Exception):
 
 class LLMBadRequest(LLMError):
     """The endpoint rejected the request's form (unsupported tools, images, response format)."""
+
+
+TIMEOUT_RETRIES = 1  # a timed-out request is retried at most once: an endpoint that hangs rarely recovers
+MAX_REPLY_CHARS = 200_000  # longer assistant texts are cut (a 5 MB reply is junk, not an answer)
+MAX_JSON_SCAN = 200_000  # _first_json looks at most this far into a reply
+MAX_JSON_STARTS = 64  # ... and tries at most this many candidate '{' positions
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,7 @@ class LLMClient:
         self.config = config
         self.usage = Usage()
         self.tools_supported = True
+        self.broken: str | None = None  # set once a request failed for good on transport: fail fast
         self._openai = openai
         self._client = openai.OpenAI(
             base_url=config.base_url, api_key=config.api_key, timeout=config.timeout, max_retries=0
@@ -187,7 +204,17 @@ class LLMClient:
         reply = self._native(
             [*messages, {"role": "user", "content": instruction}], (), temperature, json_mode=True
         )
-        return schema.model_validate(_first_json(reply.content))
+        try:
+            data = _first_json(reply.content)
+        except LLMError as exc:
+            raise LLMError(f"{self.name} answered unusably: {exc}") from None
+        try:
+            return schema.model_validate(data)
+        except ValidationError as exc:
+            problems = describe_validation(exc)[:300]
+            raise LLMError(
+                f"{self.name} answered JSON that does not fit {schema.__name__}: {problems}"
+            ) from None
 
     # ------------------------------------------------------------------ internals
 
@@ -208,11 +235,16 @@ class LLMClient:
         if json_mode:
             kwargs["response_format"] = {"type": "json_object"}
         response = self._with_retries(kwargs)
-        choice = response.choices[0].message
-        calls = [
-            ToolCall(c.id, c.function.name, c.function.arguments or "{}") for c in (choice.tool_calls or [])
-        ]
-        return Reply(content=choice.content or "", tool_calls=calls)
+        try:
+            choice = response.choices[0].message
+            calls = [
+                ToolCall(str(c.id), str(c.function.name), str(c.function.arguments or "{}"))
+                for c in (choice.tool_calls or [])
+            ]
+            content = str(choice.content or "")
+        except Exception as exc:  # a completion of the wrong shape (fields missing or of the wrong type)
+            raise self._trip(f"{self.name} answered an unusable completion: {_short(exc)}") from None
+        return Reply(content=content[:MAX_REPLY_CHARS], tool_calls=calls)
 
     def _json_protocol(
         self, messages: Sequence[dict[str, Any]], tools: Sequence[ToolSpec], temperature: float
@@ -248,31 +280,61 @@ class LLMClient:
         )
 
     def _with_retries(self, kwargs: dict[str, Any]) -> Any:
+        """One request under the failure policy (module docstring): retries with backoff for
+        429/5xx (``max_retries``) and timeouts/connection errors (at most ``TIMEOUT_RETRIES``);
+        anything else the SDK raises — unparseable bodies included — is an ``LLMError``."""
+        if self.broken is not None:
+            raise LLMError(f"{self.broken} (not retried: the endpoint already failed in this run)")
         oa = self._openai
-        retryable = (oa.APITimeoutError, oa.APIConnectionError, oa.RateLimitError, oa.InternalServerError)
-        for attempt in range(self.config.max_retries + 1):
+        transport = (oa.APITimeoutError, oa.APIConnectionError)
+        overloaded = (oa.RateLimitError, oa.InternalServerError)
+        attempt = 0
+        while True:
             try:
                 response = self._client.chat.completions.create(**kwargs)
-            except retryable as exc:
-                if attempt == self.config.max_retries:
-                    raise LLMError(
+            except (*transport, *overloaded) as exc:
+                limit = self.config.max_retries
+                if isinstance(exc, transport):
+                    limit = min(limit, TIMEOUT_RETRIES)
+                if attempt >= limit:
+                    raise self._trip(
                         f"{self.name} failed after {attempt + 1} attempts: {_short(exc)}"
                     ) from None
                 self.usage.retries += 1
                 time.sleep(self.config.backoff * (2**attempt))
+                attempt += 1
                 continue
             except (oa.AuthenticationError, oa.PermissionDeniedError, oa.NotFoundError) as exc:
                 raise LLMError(f"{self.name} refused the request: {_short(exc)}") from None
             except oa.BadRequestError as exc:
                 raise LLMBadRequest(f"{self.name} rejected the request: {_short(exc)}") from None
+            except oa.APIStatusError as exc:  # any other HTTP status (409, 422, 418 ...)
+                raise LLMError(f"{self.name} answered HTTP {exc.status_code}: {_short(exc)}") from None
+            except Exception as exc:  # the SDK parsing a broken body (bad JSON, RecursionError)
+                raise self._trip(f"{self.name} answered an unreadable body: {_short(exc)}") from None
             self.usage.calls += 1
-            if response.usage is not None:
-                self.usage.prompt_tokens += response.usage.prompt_tokens or 0
-                self.usage.completion_tokens += response.usage.completion_tokens or 0
-            if not response.choices:
-                raise LLMError(f"{self.name} returned no choices")
+            usage = getattr(response, "usage", None)
+            if usage is not None:
+                self.usage.prompt_tokens += _int(getattr(usage, "prompt_tokens", 0))
+                self.usage.completion_tokens += _int(getattr(usage, "completion_tokens", 0))
+            choices = getattr(response, "choices", None)
+            if not isinstance(choices, list) or not choices:
+                what = (
+                    "no choices"
+                    if isinstance(choices, list)
+                    else f"a {type(response).__name__}, not a completion"
+                )
+                raise self._trip(f"{self.name} returned {what}")
             return response
-        raise LLMError("unreachable")  # pragma: no cover
+
+    def _trip(self, message: str) -> LLMError:
+        """Open the circuit breaker: later calls fail fast with this message."""
+        self.broken = message
+        return LLMError(message)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
 
 
 def _mentions_tools(exc: Exception) -> bool:
@@ -298,21 +360,26 @@ def _flatten(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _first_json(text: str) -> Any:
-    """The first JSON object in a reply (models like to wrap JSON in prose or code fences)."""
-    text = text.strip()
+    """The first JSON object in a reply (models like to wrap JSON in prose or code fences).
+
+    Bounded: only the first ``MAX_JSON_SCAN`` characters are looked at and at most ``MAX_JSON_STARTS``
+    candidate ``{`` positions are tried, each with one C-speed ``raw_decode`` — so 5 MB of ``{`` or a
+    reply nested thousands deep costs milliseconds, never a hang or a RecursionError."""
+    text = text.strip()[:MAX_JSON_SCAN]
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         pass
+    decoder = json.JSONDecoder()
     start = text.find("{")
-    while start != -1:
-        depth = 0
-        for i in range(start, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            if depth == 0:
-                try:
-                    return json.loads(text[start : i + 1])
-                except json.JSONDecodeError:
-                    break
+    for _ in range(MAX_JSON_STARTS):
+        if start == -1:
+            break
+        try:
+            value, _end = decoder.raw_decode(text, start)
+        except (json.JSONDecodeError, RecursionError):
+            value = None
+        if isinstance(value, dict):
+            return value
         start = text.find("{", start + 1)
     raise LLMError(f"no JSON object in the reply: {text[:200]!r}")

@@ -73,8 +73,14 @@ def next_question(answers: dict[str, Any]) -> Question | None:
 
 
 def apply_answer(answers: dict[str, Any], question: Question, text: str) -> dict[str, Any]:
-    """A copy of ``answers`` with the parsed answer; UserInputError (naming the field) if it is invalid."""
+    """A copy of ``answers`` with the parsed answer; UserInputError (naming the field) if it is invalid.
+
+    A model answer may carry local weights as ``MODEL_ID=PATH`` items: the ids go to the field and the
+    paths to ``answers["checkpoints"]`` (a model is named in one place, with its weights)."""
     raw = (text or "").strip()
+    checkpoints: dict[str, str] = {}
+    if question.kind == "models" and "=" in raw:
+        raw, checkpoints = _split_checkpoints(question, raw)
     # 'none' is an answer only where nothing is a meaningful value (label-free, no reference model, ...)
     nullable = question.kind == "labels" or (not question.required and question.default in (None, "", []))
     if not raw or raw.lower() in {"default", "skip"}:
@@ -85,7 +91,45 @@ def apply_answer(answers: dict[str, Any], question: Question, text: str) -> dict
         value = [] if question.kind == "list" else question.default if question.default == "" else None
     else:
         value = _parse(question, raw)
-    return {**answers, question.field: value}
+    updated = {**answers, question.field: value}
+    if checkpoints:
+        updated["checkpoints"] = {**dict(answers.get("checkpoints") or {}), **checkpoints}
+    return updated
+
+
+def shown_default(question: Question, value: Any = ...) -> str:
+    """A default (or a previous answer) as the user would type it: ``1, 2, 3``, ``none``, ``demo:textile``.
+
+    Entering the shown text gives the same value back, so Enter can always mean "the shown text"."""
+    if value is ...:
+        if question.required and question.default is None:
+            return ""
+        value = question.default
+    if value is None or value == []:
+        return "" if question.kind == "text" else "none"
+    if isinstance(value, list):
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _split_checkpoints(question: Question, raw: str) -> tuple[str, dict[str, str]]:
+    """``a, b=PATH`` -> (``a, b``, {b: PATH}); model ids never contain '='."""
+    ids, found = [], {}
+    for item in (s.strip() for s in re.split(r"[,;\n]", raw)):
+        model, sep, path = item.partition("=")
+        model, path = model.strip(), path.strip()
+        if sep and (not model or not path):
+            raise _bad(
+                question,
+                f"{item!r} is not MODEL_ID=PATH.",
+                "local weights are given as the model id, '=', and the checkpoint's path.",
+                "Write e.g. openclip:ViT-B-32=/models/vitb32.pt, or the model id alone.",
+            )
+        if model:
+            ids.append(model)
+        if sep:
+            found[model] = path
+    return ", ".join(ids), found
 
 
 def brief_from_answers(answers: dict[str, Any]) -> DomainBrief:
@@ -116,6 +160,7 @@ def brief_from_answers(answers: dict[str, Any]) -> DomainBrief:
             image_source=_source(get("image_source"), get("labels")),
             models=list(get("models") or []),
             reference_model=get("reference_model"),
+            checkpoints=_named_checkpoints(answers),
             budget=Budget(
                 max_corruptions=get("max_corruptions"),
                 severities=get("severities"),
@@ -129,6 +174,12 @@ def brief_from_answers(answers: dict[str, Any]) -> DomainBrief:
             fix="Correct the fields named above.",
             field="brief",
         ) from None
+
+
+def _named_checkpoints(answers: dict[str, Any]) -> dict[str, str]:
+    """Checkpoints of the models still named (an edited model answer drops its old weights)."""
+    named = {*(answers.get("models") or []), answers.get("reference_model")}
+    return {m: p for m, p in dict(answers.get("checkpoints") or {}).items() if m in named}
 
 
 def run_interview(

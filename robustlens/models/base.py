@@ -18,21 +18,68 @@ from typing import Any
 import numpy as np
 import torch
 
+from robustlens.errors import UserInputError
+
 # Fail fast instead of retrying for minutes when the hub is unreachable.
 os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
 os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "15")
 
 
-def pick_device(requested: str = "auto") -> torch.device:
-    """cuda if available, then Apple mps, else cpu (or exactly what was asked for)."""
-    if requested != "auto":
-        return torch.device(requested)
+def available_devices() -> list[str]:
+    """Device names torch can use on this machine: cpu, each cuda:N, mps (for error messages)."""
+    names = ["cpu"]
     if torch.cuda.is_available():
-        return torch.device("cuda")
+        names += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+        names.append("mps")
+    return names
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """cuda if available, then Apple mps, else cpu; or exactly what was asked for, if it exists here.
+
+    A device that this machine lacks (``cuda:7`` with one GPU, ``cuda`` without CUDA, ``mps`` off
+    macOS, ``banana``) is a user mistake: it raises ``UserInputError`` naming what is available,
+    instead of a torch traceback deep inside the first ``.to(device)``.
+    """
+    text = (requested or "auto").strip().lower()
+    if text == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    available = available_devices()
+    fix = f"Use --device auto (picks the best available), or one of: {', '.join(available)}."
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise UserInputError(
+            f"Unknown device {requested!r}.",
+            why="a device is auto, cpu, cuda, cuda:N or mps.",
+            fix=fix,
+            field="device",
+        ) from None
+    if device.type == "cpu":
+        return torch.device("cpu")
+    if device.type == "cuda" and torch.cuda.is_available():
+        if device.index is None or device.index < torch.cuda.device_count():
+            return device
+        raise UserInputError(
+            f"Device {requested!r} does not exist here: this machine has "
+            f"{torch.cuda.device_count()} CUDA GPU(s), numbered from 0.",
+            fix=fix,
+            field="device",
+        )
+    if device.type == "mps" and "mps" in available:
+        return device
+    why = {
+        "cuda": "torch sees no CUDA GPU (no NVIDIA driver/GPU, or a CPU-only torch build).",
+        "mps": "Apple's Metal backend (mps) exists only on macOS with Apple silicon or AMD GPUs.",
+    }.get(device.type, f"robustlens runs on cpu, cuda or mps, and {device.type!r} is not available here.")
+    raise UserInputError(f"Device {requested!r} is not available.", why=why, fix=fix, field="device")
 
 
 def file_fingerprint(path: Path) -> str:
@@ -97,7 +144,9 @@ class VisionLanguageModel(ABC):
                 x = self._normalise_on_device(x)
             with self.autocast():
                 feats = self._encode_images(x)
-        return _normalise(feats)
+            if self._half() and not bool(torch.isfinite(feats).all()):
+                feats = self._encode_images(x.float())  # fp16 overflowed: this batch in fp32
+        return self._unit(feats, "image")
 
     def _normalise_on_device(self, x: torch.Tensor) -> torch.Tensor:
         mean_std = getattr(self.image_transform, "mean_std", None)
@@ -110,10 +159,37 @@ class VisionLanguageModel(ABC):
     def encode_texts(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """Texts -> (N, D) L2-normalised float32."""
         out = []
-        with torch.inference_mode(), self.autocast():
+        with torch.inference_mode():
             for i in range(0, len(texts), batch_size):
-                out.append(_normalise(self._encode_texts(list(texts[i : i + batch_size]))))
+                batch = list(texts[i : i + batch_size])
+                with self.autocast():
+                    feats = self._encode_texts(batch)
+                if self._half() and not bool(torch.isfinite(feats).all()):
+                    feats = self._encode_texts(batch)  # outside autocast: fp32
+                out.append(self._unit(feats, "text"))
         return np.concatenate(out) if out else np.zeros((0, self.embed_dim), np.float32)
+
+    def _half(self) -> bool:
+        return self.amp and self.device.type == "cuda"
+
+    def _unit(self, feats: torch.Tensor, what: str) -> np.ndarray:
+        """L2-normalise; a zero or non-finite embedding means unusable weights, said plainly.
+
+        Without this check the run finishes its cells and then fails deep in the metrics (or,
+        worse, reports numbers computed from NaN); the cause is the model, so the error names it.
+        """
+        norms = feats.float().norm(dim=-1)
+        bad = ~torch.isfinite(norms) | (norms < 1e-12)
+        if bool(bad.any()):
+            raise UserInputError(
+                f"{self.id} produced {int(bad.sum())} zero or non-finite {what} embedding(s) "
+                f"out of {len(norms)}.",
+                why="its weights are degenerate (untrained, corrupted, or a mismatched checkpoint), "
+                "so no similarity can be computed.",
+                fix="Check the weights/checkpoint for this model; on CUDA also try --no-amp.",
+                field="model",
+            )
+        return _normalise(feats)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -69,9 +69,11 @@ def register_config() -> None:
     oc = _open_clip()
     if CONFIG_NAME in oc.list_models():
         return
-    folder = Path(tempfile.mkdtemp(prefix="robustlens-oc-"))
-    (folder / f"{CONFIG_NAME}.json").write_text(json.dumps(model_config()))
-    oc.add_model_config(folder)
+    # open_clip reads the config when it is added: the folder is removed at once (never leaked).
+    with tempfile.TemporaryDirectory(prefix="robustlens-oc-") as folder:
+        path = Path(folder) / f"{CONFIG_NAME}.json"
+        path.write_text(json.dumps(model_config()))
+        oc.add_model_config(path)
 
 
 def build(pretrained_text: bool = True):

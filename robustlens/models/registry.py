@@ -69,16 +69,54 @@ def _load_demo(spec: str, **kw: object) -> VisionLanguageModel:
     return load_demo(spec, **kw)  # type: ignore[arg-type]
 
 
+EXAMPLES = {
+    "openclip": "openclip:ViT-B-32/laion2b_s34b_b79k (or openclip:ARCH with --checkpoint PATH)",
+    "hf": "hf:openai/clip-vit-base-patch32 or hf:/path/to/saved_model",
+    "demo": "demo:textile",
+}
+
+
 def parse_model_id(model_id: str) -> tuple[str, str]:
+    """'PREFIX:REST' -> (prefix, rest); a clear error, with a did-you-mean, for anything else."""
+    model_id = model_id.strip()
     prefix, sep, rest = model_id.partition(":")
-    if not sep or prefix not in LOADERS or not rest:
+    if sep and prefix in LOADERS and rest.strip():
+        return prefix, rest.strip()
+    if sep and prefix in LOADERS:
         raise UserInputError(
-            f"Unrecognised model id {model_id!r}.",
-            why="a model id starts with a known prefix: " + "; ".join(DESCRIPTIONS.values()) + ".",
-            fix=(did_you_mean(prefix, LOADERS) + " Run `robustlens models list`.").strip(),
+            f"Model id {model_id!r} names no model after '{prefix}:'.",
+            why=f"{prefix}: {DESCRIPTIONS[prefix]}.",
+            fix=f"For example {EXAMPLES.get(prefix, prefix + ':NAME')}. Run `robustlens models list`.",
             field="model",
         )
-    return prefix, rest
+    raise UserInputError(
+        f"Unrecognised model id {model_id!r}.",
+        why="a model id starts with a known prefix: " + "; ".join(DESCRIPTIONS.values()) + ".",
+        fix=(_suggest(model_id, prefix if sep else "") + " Run `robustlens models list`.").strip(),
+        field="model",
+    )
+
+
+def _suggest(model_id: str, prefix: str) -> str:
+    """'Did you mean ...' from the prefixes, then from the known ids (a bare 'ViT-B-32/openai')."""
+    if prefix:
+        hint = did_you_mean(prefix, LOADERS)
+        if hint:
+            return hint
+    candidates = [f"{p}:{model_id}" for p in LOADERS]
+    try:
+        known = [m for ids in known_models().values() for m in ids]
+    except Exception:  # a broken optional package must not hide the real error
+        known = []
+    exact = [c for c in candidates if c in known]
+    if exact:
+        return f"Did you mean: {', '.join(exact)}?"
+    hint = did_you_mean(model_id, known) if known else ""
+    if hint:
+        return hint
+    if "/" in model_id and not model_id.startswith(("/", ".")):
+        return f"Did you mean: hf:{model_id}?"
+    return "Examples: " + "; ".join(EXAMPLES.values()) + "."
 
 
 def load_model(

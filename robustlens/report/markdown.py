@@ -7,6 +7,7 @@ Every number is a ``text`` field of the report data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,19 +22,69 @@ FIGURE_FILES = {
 Data = dict[str, Any]
 
 
-def _esc(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+class Md(str):
+    """Markdown this renderer wrote itself (escaped text plus its own ``**``/backtick markup).
+
+    Everything else that reaches a table is treated as untrusted text and escaped: the brief, the
+    plan and every LLM text are user- or model-controlled, and ``report.md`` is opened in viewers
+    (GitHub, IDEs) that render links, images and some raw HTML. Escaping by default, as Jinja's
+    autoescape does for ``report.html``, means a forgotten call cannot leak markup.
+    """
+
+
+_SPECIAL = re.compile(r"([\\`*\[\]|~])")
+_LONE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")  # intraword _ is plain text in GFM
+_LINK_PAREN = re.compile(r"(?<=\])\(")  # '](' would start a link or image destination
+_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data|file)(\s*):")
+_BLOCK_START = re.compile(r"^(#|=|-|\+|\d+[.)])")
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")
+
+
+def text(value: Any) -> Md:
+    """Untrusted text as inert, one-line Markdown that still reads as the original.
+
+    HTML is entity-escaped (no tags, no entities smuggled in), Markdown punctuation that could open
+    emphasis, code, links or images is backslash-escaped, ``javascript:``-like schemes lose their
+    colon, and newlines become spaces so text cannot start a heading, list or table row.
+    """
+    s = " ".join(str(value).split())
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _SPECIAL.sub(r"\\\1", s)
+    s = _LONE_UNDERSCORE.sub(r"\\_", s)
+    s = _LINK_PAREN.sub(r"\\(", s)
+    return Md(_SCHEME.sub(r"\1\2\\:", s))
+
+
+def block(value: Any) -> Md:
+    """Untrusted multi-paragraph text (an LLM narrative): paragraphs kept, each one made inert."""
+    paragraphs = [text(p) for p in re.split(r"\n\s*\n", str(value)) if p.strip()]
+    return Md("\n\n".join(_BLOCK_START.sub(r"\\\1", p) for p in paragraphs))
+
+
+def code(value: Any) -> Md:
+    """Untrusted text as an inline code span (ids, paths, commands): literal whatever it holds."""
+    s = " ".join(str(value).split())
+    longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""
+    return Md(f"{fence}{pad}{s}{pad}{fence}")
+
+
+def _cell(value: Any) -> str:
+    """A table cell: untrusted values escaped; a '|' that is not escaped yet cannot split the row."""
+    s = value if isinstance(value, Md) else text(value)
+    return _UNESCAPED_PIPE.sub(r"\1\\|", s.replace("\n", " "))
 
 
 def _mv(x: Data) -> str:
     return f"{x['text']} ({x['ci_text']})" if x.get("ci_text") else x["text"]
 
 
-def _table(header: list[str], rows: list[list[Any]], right_from: int = 1) -> list[str]:
+def _table(header: list[Any], rows: list[list[Any]], right_from: int = 1) -> list[str]:
     """A GFM table; columns from ``right_from`` on are right-aligned (numbers)."""
     align = ["---" if i < right_from else "---:" for i in range(len(header))]
-    out = ["| " + " | ".join(_esc(h) for h in header) + " |", "| " + " | ".join(align) + " |"]
-    out += ["| " + " | ".join(_esc(c) for c in row) + " |" for row in rows]
+    out = ["| " + " | ".join(_cell(h) for h in header) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return [*out, ""]
 
 
@@ -45,39 +96,40 @@ class _Doc:
         self.random = {m["id"] for m in self.run["models"] if m["random_weights"]}
         self.audited = [m["id"] for m in self.run["models"] if m["role"] != "reference"]
 
-    def model(self, m: str) -> str:
-        return f"`{m}`" + (" ⚠ random weights" if m in self.random else "")
+    def model(self, m: str) -> Md:
+        return Md(code(m) + (" ⚠ random weights" if m in self.random else ""))
 
     def header(self) -> list[str]:
         d, run = self.d, self.run
         classes = f"{len(run['class_names'] or [])} classes" if run["labelled"] else "label-free"
         out = [
-            f"# {run['title']}",
+            f"# {text(run['title'])}",
             "",
-            f"Run `{run['run_id']}` · {run['n_images']} images, {classes} · {len(run['corruptions'])} "
-            f"corruptions × {len(run['severities'])} severities · {d['generator']}",
+            f"Run {code(run['run_id'])} · {run['n_images']} images, {classes} · {len(run['corruptions'])} "
+            f"corruptions × {len(run['severities'])} severities · {text(d['generator'])}",
             "",
-            "Models: " + ", ".join(f"{self.model(m['id'])} ({m['role']})" for m in run["models"]),
+            "Models: " + ", ".join(f"{self.model(m['id'])} ({text(m['role'])})" for m in run["models"]),
             "",
         ]
-        out += [line for w in d["warnings"] for line in (f"> **Warning:** {w}", "")]
+        out += [line for w in d["warnings"] for line in (f"> **Warning:** {text(w)}", "")]
         out += ["## Executive summary", ""]
         summary = d["summary"]
         if summary["narrative"] is not None:
-            out += [f"*{summary['label']}*", "", summary["narrative"].strip(), ""]
-        return out + ["*generated from the numbers*", ""] + [f"- {s}" for s in summary["generated"]] + [""]
+            out += [f"*{text(summary['label'])}*", "", block(summary["narrative"]), ""]
+        generated = [f"- {text(s)}" for s in summary["generated"]]
+        return [*out, "*generated from the numbers*", "", *generated, ""]
 
     def brief(self) -> list[str]:
         b = self.d["brief"]
         if not b:
             return []
-        out = ["## Domain brief", "", f"- **Domain:** {b['domain']}"]
+        out = ["## Domain brief", "", f"- **Domain:** {text(b['domain'])}"]
         for key, label in (("description", "Description"), ("imaging_setup", "Imaging setup")):
             if b.get(key):
-                out.append(f"- **{label}:** {b[key]}")
+                out.append(f"- **{label}:** {text(b[key])}")
         if b.get("deployment_conditions"):
-            out.append("- **Deployment conditions:** " + "; ".join(b["deployment_conditions"]))
-        labels = ", ".join(b["labels"]) if b.get("labels") else "none (label-free audit)"
+            out.append("- **Deployment conditions:** " + "; ".join(map(text, b["deployment_conditions"])))
+        labels = ", ".join(map(text, b["labels"])) if b.get("labels") else "none (label-free audit)"
         return [*out, f"- **Labels:** {labels}", ""]
 
     def plan(self) -> list[str]:
@@ -85,8 +137,8 @@ class _Doc:
         out = [
             "## Corruption plan",
             "",
-            f"Severities {', '.join(plan['severities'])} (0 = clean) · seed {plan['seed']} · "
-            f"planner {plan['planner']}",
+            f"Severities {text(', '.join(plan['severities']))} (0 = clean) · seed {text(plan['seed'])} · "
+            f"planner {text(plan['planner'])}",
             "",
         ]
         rows = []
@@ -100,7 +152,8 @@ class _Doc:
                     real = "realistic" if cr["realistic"] else "NOT realistic"
                     verdict += f"; critic {cr['critic']}: {real}, score {cr['score']['text']}"
                     verdict += f" — {'; '.join(cr['reasons'])}" if cr["reasons"] else ""
-            rows.append([f"**{c['name']}**", c["rationale"] or "–", f"`{c['recipe_text']}`", verdict])
+            name, recipe = Md(f"**{text(c['name'])}**"), code(c["recipe_text"])
+            rows.append([name, c["rationale"] or "–", recipe, verdict])
         return out + _table(["Corruption", "Why it happens here", "Recipe", "Validation"], rows, 4)
 
     def clean(self) -> list[str]:
@@ -125,18 +178,18 @@ class _Doc:
             out += [
                 "## Where it hurts: model × corruption",
                 "",
-                f"![{hm['label']}]({self.figs['heatmap']})",
+                f"![{text(hm['label'])}]({self.figs['heatmap']})",
                 "",
             ]
             rows = [
                 [self.model(m), *[v["text"] for v in r]]
                 for m, r in zip(hm["models"], hm["values"], strict=True)
             ]
-            out += [*_table(["Model", *hm["corruptions"]], rows), f"{upfirst(hm['label'])}.", ""]
+            out += [*_table(["Model", *hm["corruptions"]], rows), f"{text(upfirst(hm['label']))}.", ""]
         if "severity_curves" in self.figs:
             label = upfirst(self.run["ranking"]["label"])
             out += ["## Severity curves", "", f"![severity curves]({self.figs['severity_curves']})", ""]
-            out += [f"{label} against severity; shaded: bootstrap 95% interval.", ""]
+            out += [f"{text(label)} against severity; shaded: bootstrap 95% interval.", ""]
         return out
 
     def vulnerabilities(self) -> list[str]:
@@ -153,7 +206,7 @@ class _Doc:
             ]
             out += _table(head, rows, 3)
         else:
-            out += [f"No corrupted cell lost {ranking['label']}: nothing to rank.", ""]
+            out += [f"No corrupted cell lost {text(ranking['label'])}: nothing to rank.", ""]
         at = {(p["model_id"], p["corruption"]): p for p in self.d["collapse"]}
         rows = [
             [
@@ -168,9 +221,9 @@ class _Doc:
         out += [
             "### Collapse points",
             "",
-            f"First severity at which a model collapses ({run['collapse_rule']}); ",
+            f"First severity at which a model collapses ({text(run['collapse_rule'])}); ",
         ]
-        out[-1] += f"none = holds up to severity {run['severities'][-1]}."
+        out[-1] += f"none = holds up to severity {text(run['severities'][-1])}."
         return [*out, "", *_table(["Model", *run["corruptions"]], rows)]
 
     def corruption_error(self) -> list[str]:
@@ -313,14 +366,18 @@ class _Doc:
         return (
             out
             + ["## Recommendations", ""]
-            + [f"{i}. {r}" for i, r in enumerate(d["recommendations"], 1)]
+            + [f"{i}. {text(r)}" for i, r in enumerate(d["recommendations"], 1)]
             + [""]
         )
 
     def appendix(self) -> list[str]:
         d, out = self.d, []
         if d["paired"]:
-            out += ["## Paired model comparisons", "", f"Differences in {self.run['ranking']['label']} "]
+            out += [
+                "## Paired model comparisons",
+                "",
+                f"Differences in {text(self.run['ranking']['label'])} ",
+            ]
             out[-1] += "on the same images (paired bootstrap)."
             rows = [
                 [
@@ -347,25 +404,26 @@ class _Doc:
                 for c in d["cells"]
                 if c["model"] == m["id"]
             ]
-            out += [f"### `{m['id']}`", "", *_table(head, rows)]
+            out += [f"### {code(m['id'])}", "", *_table(head, rows)]
         r = d["reproducibility"]
         out += [
             "## Reproducibility",
             "",
-            f"- **Command:** `{r['command'] or '(not recorded)'}`",
-            f"- **Rebuild this report:** `{r['rebuild_command']}`",
-            f"- **Seed:** {r['seed']}",
-            f"- **Dataset fingerprint:** `{r['dataset_fingerprint']}`",
+            f"- **Command:** {code(r['command'] or '(not recorded)')}",
+            f"- **Rebuild this report:** {code(r['rebuild_command'])}",
+            f"- **Seed:** {text(r['seed'])}",
+            f"- **Dataset fingerprint:** {code(r['dataset_fingerprint'])}",
         ]
         if r["dataset"]:
             ds = r["dataset"]
-            out.append(f"- **Dataset:** {ds['kind']} · `{ds['root']}` · {ds['n_images']} images found")
-        out.append(f"- **Corrupted at:** {r['corrupt_at']} resolution")
-        out.append("- **Versions:** " + " · ".join(f"{k} {v}" for k, v in r["versions"].items()))
+            found = f"{text(ds.get('n_images'))} images found"
+            out.append(f"- **Dataset:** {text(ds.get('kind'))} · {code(ds.get('root'))} · {found}")
+        out.append(f"- **Corrupted at:** {text(r['corrupt_at'])} resolution")
+        out.append("- **Versions:** " + " · ".join(text(f"{k} {v}") for k, v in r["versions"].items()))
         out += ["", f"### Skipped files ({len(r['skipped'])})", ""]
         if not r["skipped"]:
             return [*out, "None.", ""]
-        return out + _table(["File", "Reason"], [[f"`{s['path']}`", s["reason"]] for s in r["skipped"]], 2)
+        return out + _table(["File", "Reason"], [[code(s["path"]), s["reason"]] for s in r["skipped"]], 2)
 
 
 SECTIONS: tuple[Callable[[_Doc], list[str]], ...] = (

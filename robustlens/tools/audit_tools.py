@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from robustlens import audit
 from robustlens.errors import ToolError
-from robustlens.schemas import CorruptionSpec
+from robustlens.tools.bounded import MAX_SEVERITIES, MAX_SPECS, TEXT, Severity, ToolCorruption
 from robustlens.tools.context import ToolContext
 from robustlens.tools.registry import tool
 
@@ -24,7 +24,7 @@ def _plan(ctx: ToolContext):
 
 
 class PreviewSpec(_Args):
-    name: str = Field(description="name of a spec in the current plan")
+    name: str = Field(max_length=64, description="name of a spec in the current plan")
 
 
 @tool(
@@ -116,8 +116,12 @@ def inspect_failures(ctx: ToolContext, args: InspectFailures) -> dict[str, Any]:
 
 
 class RefinePlan(_Args):
-    add_severities: list[float] = Field(default_factory=list, description="extra severities, e.g. 2.5")
-    add_specs: list[CorruptionSpec] = Field(default_factory=list, description="extra corruption specs")
+    add_severities: list[Severity] = Field(
+        default_factory=list, max_length=MAX_SEVERITIES, description="extra severities 0..5, e.g. 2.5"
+    )
+    add_specs: list[ToolCorruption] = Field(
+        default_factory=list, max_length=8, description="extra corruption specs"
+    )
 
 
 @tool("refine_plan", "Add severities or corruptions to the plan (finished cells are kept).", RefinePlan)
@@ -129,10 +133,12 @@ def refine_plan(ctx: ToolContext, args: RefinePlan) -> dict[str, Any]:
     clash = [s.name for s in args.add_specs if s.name in names]
     if clash:
         raise ToolError(f"specs already in the plan: {', '.join(clash)}; choose new names")
+    if len(plan.specs) + len(args.add_specs) > MAX_SPECS:
+        raise ToolError(f"a plan holds at most {MAX_SPECS} corruptions; it has {len(plan.specs)}")
     new = plan.model_copy(
         update={
             "severities": sorted({*plan.severities, *args.add_severities}),
-            "specs": [*plan.specs, *[s.model_copy(update={"source": "agent"}) for s in args.add_specs]],
+            "specs": [*plan.specs, *[s.to_schema("agent") for s in args.add_specs]],
         }
     )
     new = type(new).model_validate(new.model_dump())
@@ -142,7 +148,9 @@ def refine_plan(ctx: ToolContext, args: RefinePlan) -> dict[str, Any]:
 
 
 class WriteReport(_Args):
-    narrative: str | None = Field(None, description="executive summary written from the analysis numbers")
+    narrative: str | None = Field(
+        None, max_length=TEXT, description="executive summary written from the analysis numbers"
+    )
 
 
 @tool("write_report", "Write the HTML, Markdown, JSON and CSV report of the run.", WriteReport)
@@ -158,7 +166,7 @@ def write_report(ctx: ToolContext, args: WriteReport) -> dict[str, str]:
 
 
 class Finish(_Args):
-    reason: str = ""
+    reason: str = Field("", max_length=TEXT)
 
 
 @tool("finish", "Stop iterating and go on to the report.", Finish)

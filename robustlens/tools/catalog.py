@@ -8,7 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from robustlens.corruptions import FAMILIES, REGISTRY, compile_plan, get_info
 from robustlens.errors import ToolError
-from robustlens.schemas import CorruptionPlan, CorruptionSpec, DomainBrief
+from robustlens.schemas import CorruptionPlan, DomainBrief
+from robustlens.tools.bounded import (
+    MAX_SEVERITIES,
+    MAX_SPECS,
+    TEXT,
+    Severity,
+    ToolBrief,
+    ToolCorruption,
+    is_hub_id,
+)
 from robustlens.tools.context import ToolContext
 from robustlens.tools.registry import tool
 
@@ -18,7 +27,7 @@ class _Args(BaseModel):
 
 
 class ListPrimitives(_Args):
-    family: str | None = Field(None, description=f"only this family: {', '.join(FAMILIES)}")
+    family: str | None = Field(None, max_length=64, description=f"only this family: {', '.join(FAMILIES)}")
 
 
 @tool(
@@ -35,7 +44,7 @@ def list_primitives(ctx: ToolContext, args: ListPrimitives) -> list[dict[str, st
 
 
 class DescribePrimitive(_Args):
-    name: str = Field(description="a primitive name from list_primitives")
+    name: str = Field(max_length=64, description="a primitive name from list_primitives")
 
 
 @tool(
@@ -49,9 +58,9 @@ def describe_primitive(ctx: ToolContext, args: DescribePrimitive) -> dict[str, A
     return primitive_summary(get_info(args.name))
 
 
-@tool("submit_brief", "Submit the completed domain brief (ends the interview).", DomainBrief)
-def submit_brief(ctx: ToolContext, args: DomainBrief) -> dict[str, Any]:
-    brief = args
+@tool("submit_brief", "Submit the completed domain brief (ends the interview).", ToolBrief)
+def submit_brief(ctx: ToolContext, args: ToolBrief) -> dict[str, Any]:
+    brief = args.to_schema()
     if ctx.data is not None:  # the user's dataset always wins: tools never choose what files are read
         from robustlens.schemas import ImageSource
 
@@ -62,6 +71,8 @@ def submit_brief(ctx: ToolContext, args: DomainBrief) -> dict[str, Any]:
             "image_source must be the dataset the user named on the command line (--data); "
             "leave image_source empty."
         )
+    models, reference = _user_models(ctx, brief)
+    brief = brief.model_copy(update={"models": models, "reference_model": reference})
     ctx.brief = brief
     return {
         "accepted": True,
@@ -71,10 +82,39 @@ def submit_brief(ctx: ToolContext, args: DomainBrief) -> dict[str, Any]:
     }
 
 
+def _user_models(ctx: ToolContext, brief: DomainBrief) -> tuple[list[str], str | None]:
+    """Models, like data, come from the user: the ids given on the command line win; otherwise the
+    LLM's ids are kept only when they name a published model (no path, no local folder) that the
+    user typed in the conversation."""
+    if ctx.models:
+        reference = brief.reference_model if brief.reference_model in ctx.models else None
+        return list(ctx.models), reference
+    wanted = [*brief.models, *([brief.reference_model] if brief.reference_model else [])]
+    refused = [m for m in wanted if not is_hub_id(m)]
+    if refused:
+        raise ToolError(
+            f"model ids {refused} name local files or folders; the LLM cannot choose files. "
+            "Ask the user to pass --model ID (or --model hf:/path for a local folder) on the command line."
+        )
+    if ctx.user_text is not None:
+        said = ctx.user_text.lower()
+        unsaid = [m for m in wanted if m.lower() not in said and m.split(":", 1)[-1].lower() not in said]
+        if unsaid:
+            raise ToolError(
+                f"the user never named the model(s) {unsaid}. Ask the user which models to audit "
+                "(exact ids such as openclip:ViT-B-32/openai), or to pass --model ID."
+            )
+    return list(brief.models), brief.reference_model
+
+
 class ProposePlan(_Args):
-    specs: list[CorruptionSpec] = Field(min_length=1, description="1..max_corruptions corruption specs")
-    severities: list[float] | None = Field(None, description="severities to evaluate (default: the brief's)")
-    notes: str = ""
+    specs: list[ToolCorruption] = Field(
+        min_length=1, max_length=MAX_SPECS, description="1..max_corruptions corruption specs"
+    )
+    severities: list[Severity] | None = Field(
+        None, max_length=MAX_SEVERITIES, description="severities 0..5 to evaluate (default: the brief's)"
+    )
+    notes: str = Field("", max_length=TEXT)
 
 
 @tool(
@@ -89,7 +129,7 @@ def propose_plan(ctx: ToolContext, args: ProposePlan) -> dict[str, Any]:
             f"the budget allows {brief.budget.max_corruptions} corruptions; got {len(args.specs)}"
         )
     plan = CorruptionPlan(
-        specs=[s.model_copy(update={"source": "llm"}) for s in args.specs],
+        specs=[s.to_schema("llm") for s in args.specs],
         severities=args.severities or brief.budget.severities,
         seed=brief.seed,
         planner="llm",

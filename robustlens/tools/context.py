@@ -20,6 +20,10 @@ class ToolContext:
     brief: DomainBrief | None = None
     plan: CorruptionPlan | None = None
     data: str | None = None  # the dataset the USER named (command line or brief file); tools cannot change it
+    models: list[str] | None = (
+        None  # the models the USER named (--model or brief file); they win over the LLM's
+    )
+    user_text: str | None = None  # what the user typed in the chat: model ids the LLM names must appear in it
     critic: Any | None = None
     options: EngineOptions = field(default_factory=EngineOptions)
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -53,7 +57,8 @@ class ToolContext:
             return None
         if self._label_check is None:
             model = self.brief.models[0]
-            self._label_check = model_label_check(model, names, self.options.checkpoints.get(model))
+            weights = self.options.checkpoints.get(model) or self.brief.checkpoints.get(model)
+            self._label_check = model_label_check(model, names, weights)
         return self._label_check
 
     def samples(self) -> list[np.ndarray]:

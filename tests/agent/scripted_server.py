@@ -34,6 +34,22 @@ def delayed(seconds: float, step: Step) -> Step:
     return {**step, "delay": seconds}
 
 
+def raw(body: str | bytes, content_type: str = "application/json", status: int = 200) -> Step:
+    """A verbatim HTTP body (invalid JSON, text/plain, pathological nesting)."""
+    data = body.encode() if isinstance(body, str) else body
+    return {"raw": data, "content_type": content_type, "status_raw": status}
+
+
+def no_choices() -> Step:
+    """A well-formed completion whose ``choices`` list is empty."""
+    return {"no_choices": True}
+
+
+def hang() -> Step:
+    """Never answer (until the server shuts down): the client must time out."""
+    return {"hang": True}
+
+
 def route_of(request: dict[str, Any]) -> str:
     tools = {t["function"]["name"] for t in request.get("tools", [])}
     text = json.dumps(request.get("messages", []))
@@ -56,6 +72,7 @@ class ScriptedLLM:
         self.default = default or (lambda route: message("ok"))
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.lock = threading.Lock()
+        self.closing = threading.Event()
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -69,6 +86,7 @@ class ScriptedLLM:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -95,6 +113,12 @@ class ScriptedLLM:
                 step = outer.next_step(route)
                 if step.get("delay"):
                     time.sleep(step["delay"])
+                if step.get("hang"):
+                    outer.closing.wait(600)
+                    return
+                if "raw" in step:
+                    self._send_bytes(step["status_raw"], step["raw"], step["content_type"])
+                    return
                 if "status" in step:
                     payload = {"error": {"message": step["error"], "type": "invalid_request_error"}}
                     self._send(step["status"], payload)
@@ -102,10 +126,12 @@ class ScriptedLLM:
                 self._send(200, completion(step, body.get("model", "scripted")))
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
+                self._send_bytes(status, json.dumps(payload).encode(), "application/json")
+
+            def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
@@ -116,6 +142,14 @@ class ScriptedLLM:
 
 
 def completion(step: Step, model: str) -> dict[str, Any]:
+    if step.get("no_choices"):
+        return {
+            "id": "chatcmpl-scripted",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [],
+        }
     msg: dict[str, Any] = {"role": "assistant", "content": step.get("content")}
     if step.get("tool_calls"):
         msg["tool_calls"] = [

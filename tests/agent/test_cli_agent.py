@@ -31,6 +31,7 @@ def test_chat_through_piped_stdin(tmp_path: Path) -> None:
         "1, 3",  # severities
         "",  # max images (all)
         "4",  # seed
+        "",  # plan review: Enter approves
     ]
     run = tmp_path / "run"
     result = subprocess.run(

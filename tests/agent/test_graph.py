@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from robustlens.agent.graph import build_graph, topology
+from robustlens.agent.graph import build_graph, sqlite_checkpointer, topology
 from robustlens.agent.nodes import Nodes
 from robustlens.agent.session import chat, make_services, run_brief
 from robustlens.evaluation.engine import EngineOptions
@@ -27,8 +27,10 @@ EXPECTED_TOPOLOGY = [
     ("interview", "plan"),
     ("plan", "validate"),
     ("report", "__end__"),
-    ("validate", "evaluate"),
+    ("review", "evaluate"),
+    ("review", "review"),
     ("validate", "plan"),
+    ("validate", "review"),
 ]
 
 
@@ -67,6 +69,7 @@ def test_topology_snapshot(tmp_path: Path) -> None:
 
 
 def test_nodes_alone(data: dict[str, Path], tmp_path: Path) -> None:
+    sqlite_checkpointer(tmp_path)  # the run folder as the graph makes it (the store accepts agent files)
     services = make_services(tmp_path, options=options(data))
     nodes = Nodes(services)
     brief = brief_for(data).model_dump(mode="json")
@@ -188,7 +191,8 @@ def test_refused_and_timed_out_llm_falls_back_to_offline_expert(
     with ScriptedLLM(script) as server:
         lines: list[str] = []
         state = run_brief(brief_for(data), _llm_services(server, data, tmp_path, timeout=1.0), lines.append)
-    assert state["planner"] == "offline-expert"
+    assert state["planner"].startswith("offline-expert (stood in: LLM planning failed")
+    assert "refused" in state["planner"] and state["plan"]["planner"] == state["planner"]
     assert any("LLM planning failed" in line and "refused" in line for line in lines)
     assert Path(state["report"]["html"]).is_file()
 
@@ -233,11 +237,11 @@ def test_llm_interview_rejects_an_injected_dataset_path(data: dict[str, Path], t
         "planner": [tool_call("propose_plan", GOOD_PLAN)],
         "critic": [REALISTIC, REALISTIC],
     }
-    answers = iter(["A weaving line; classes: ok, local defect, global defect."])
+    answers = iter(["A weaving line; classes: ok, local defect, global defect; model openclip:rl-tiny-a."])
     with ScriptedLLM(script) as server:
         services = _llm_services(server, data, tmp_path)
         services.ctx.data = str(data["images"])  # type: ignore[attr-defined]
-        state = chat(services, lambda q: next(answers))
+        state = chat(services, lambda q: "approve" if q.get("field") == "plan_review" else next(answers))
     assert state["brief"]["image_source"]["path"] == str(data["images"]), "the user's --data always wins"
     # Without --data, an LLM-chosen path outside the demo sets is refused outright.
     from robustlens.tools import ToolContext, dispatch

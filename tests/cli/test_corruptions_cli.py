@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from PIL import Image
 
 from robustlens.cli import main
-from robustlens.corruptions import FAMILIES
+from robustlens.corruptions import FAMILIES, REGISTRY
 from robustlens.data.images import load_image
 
 PLAN = """
@@ -237,3 +238,54 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for command in ("run", "chat", "eval", "corrupt", "corruptions", "report", "demo", "models", "evals"):
         assert command in out
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_show_json_gives_numeric_ranges_and_simple_types(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every parameter of every primitive: a plain type name and either numeric min/max, choices or bool."""
+    assert main(["corruptions", "show", name, "--json"]) == 0
+    text = capsys.readouterr().out
+    assert "Annotated" not in text and "FieldInfo" not in text and "typing." not in text
+    params = json.loads(text)["params"]
+    assert params, name
+    for pname, p in params.items():
+        where = f"{name}.{pname}"
+        assert re.fullmatch(r"(float|int|bool|choice|tuple of (float|int))", p["type"]), where
+        if p["type"] == "choice":
+            assert p["choices"] and p["default"] in p["choices"], where
+        elif p["type"] == "bool":
+            assert isinstance(p["default"], bool), where
+        else:
+            r = p["range"]
+            assert isinstance(r["min"], int | float) and isinstance(r["max"], int | float), where
+            assert r["min"] <= r["max"], where
+            values = p["default"] if p["type"].startswith("tuple") else [p["default"]]
+            assert all(r["min"] <= v <= r["max"] for v in values), where
+            if p["type"].startswith("tuple"):
+                assert p["length"] == len(p["default"]), where
+
+
+def test_list_and_show_fit_80_columns_with_numeric_ranges() -> None:
+    """One subprocess at COLUMNS=80: `corruptions list` and `show` of every primitive stay within 80
+    columns, and the human-readable ranges are numbers, not pydantic annotations."""
+    script = (
+        "import sys\n"
+        "from robustlens.cli import main\n"
+        "from robustlens.corruptions import REGISTRY\n"
+        "assert main(['corruptions', 'list']) == 0\n"
+        "for n in sorted(REGISTRY):\n"
+        "    assert main(['corruptions', 'show', n]) == 0, n\n"
+    )
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "COLUMNS": "80", "TERM": "dumb"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Annotated" not in out and "FieldInfo" not in out
+    too_wide = [line for line in out.splitlines() if len(line) > 80]
+    assert not too_wide, too_wide[:3]
+    assert "3 x 0 .. 1" in out  # fog's RGB colour: three values, each in 0..1
+    assert "pincushion |" in out  # lens_distortion's choices, not a Literal[...]

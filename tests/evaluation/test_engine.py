@@ -221,3 +221,19 @@ def test_extending_a_plan_computes_only_new_cells(setup: dict[str, Path], tmp_pa
     changed.write_text(PLAN_YAML.replace("gaussian_noise", "shot_noise"))
     args[args.index(str(bigger))] = str(changed)
     assert main(args) == 2, "a changed recipe under an existing name must not reuse its cells"
+
+
+def test_no_readable_image_is_a_clear_error_before_anything_is_written(tmp_path: Path) -> None:
+    from robustlens.data.sources import open_images
+    from robustlens.errors import UserInputError
+    from robustlens.evaluation.engine import evaluate
+    from robustlens.schemas import CorruptionPlan
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.png").symlink_to("/proc/self/mem")  # a regular file whose reads fail
+    images = open_images(tmp_path / "data")
+    plan = CorruptionPlan.from_yaml(PLAN_YAML)
+    with pytest.raises(UserInputError, match="None of the images can be read") as err:
+        evaluate(plan, images, [A], tmp_path / "run")
+    assert "a.png: file cannot be read" in err.value.why
+    assert not (tmp_path / "run").exists()

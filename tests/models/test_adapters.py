@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +46,15 @@ def test_checkpoint_of_another_architecture_is_a_user_error(tmp_path: Path) -> N
         ("openclip:ViT-B-32/laion2b", "laion2b_s34b_b79k"),
         ("openclip:ViT-B-32", "--checkpoint"),
         ("clip:ViT-B-32", "openclip"),
+        ("hf:", "hf:openai/clip-vit-base-patch32 or hf:/path/to/saved_model"),
+        ("openclip:", "openclip:ViT-B-32/laion2b_s34b_b79k"),
+        ("nonsense", "Examples: openclip:"),
+        ("openclip:NoSuchArch/tag", "Unknown open_clip architecture 'NoSuchArch'"),
+        ("openclip:ViT-B32/openai", "Did you mean: ViT-B-32"),
+        ("ViT-B-32/openai", "Did you mean: openclip:ViT-B-32/openai?"),
+        ("openai/clip-vit-base-patch32", "Did you mean: hf:openai/clip-vit-base-patch32?"),
+        ("hf:./no/such/folder", "Model folder not found"),
+        ("hf:not a repo!", "is not a Hugging Face model id"),
     ],
 )
 def test_bad_ids_explain_themselves(model_id: str, message: str) -> None:
@@ -61,7 +68,6 @@ def test_missing_pretrained_weights_fail_fast_offline(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf"), "COLUMNS": "200"}
     plan = tmp_path / "plan.yaml"
     plan.write_text("specs: [{name: n, recipe: [{name: gaussian_noise}]}]\n")
-    start = time.monotonic()
     result = subprocess.run(
         [
             sys.executable,
@@ -80,13 +86,11 @@ def test_missing_pretrained_weights_fail_fast_offline(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=120,  # a bound only a hang reaches
     )
-    elapsed = time.monotonic() - start
     assert result.returncode == 2, result.stderr
     assert "not available here" in result.stderr and "--checkpoint" in result.stderr
     assert "Traceback" not in result.stderr
-    assert elapsed < 60
 
 
 def test_known_models_lists_pretrained_pairs() -> None:
@@ -95,56 +99,8 @@ def test_known_models_lists_pretrained_pairs() -> None:
     assert any(m.startswith("hf:") for m in known["hf"])
 
 
-def _tiny_hf_clip(folder: Path) -> Path:
-    """A real transformers CLIP model with random weights and a real CLIP BPE tokenizer, saved locally."""
-    transformers = pytest.importorskip("transformers")
-    import open_clip.tokenizer as oct
-
-    simple = oct.SimpleTokenizer()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.json").write_text(json.dumps(simple.encoder))
-    with gzip.open(oct.default_bpe()) as fh:
-        bpe = fh.read().decode("utf-8").split("\n")[1 : 49152 - 256 - 2 + 1]
-    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(bpe) + "\n")
-    sot, eot = simple.decoder[simple.sot_token_id], simple.decoder[simple.eot_token_id]
-    tokenizer = transformers.CLIPTokenizer(
-        str(folder / "vocab.json"),
-        str(folder / "merges.txt"),
-        bos_token=sot,
-        eos_token=eot,
-        pad_token=eot,
-        unk_token=eot,
-    )
-    config = transformers.CLIPConfig(
-        text_config={
-            "vocab_size": len(simple.encoder),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "max_position_embeddings": 77,
-        },
-        vision_config={
-            "image_size": 32,
-            "patch_size": 8,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-        },
-        projection_dim=16,
-    )
-    torch.manual_seed(0)
-    transformers.CLIPModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    transformers.CLIPImageProcessor(
-        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
-    ).save_pretrained(folder)
-    return folder
-
-
-def test_hf_clip_adapter_on_a_local_model(tmp_path: Path) -> None:
-    folder = _tiny_hf_clip(tmp_path / "tiny-clip")
+def test_hf_clip_adapter_on_a_local_model(tiny_hf: Callable[[str], Path]) -> None:
+    folder = tiny_hf("clip")
     model = load_model(f"hf:{folder}", device="cpu")
     assert model.embed_dim == 16 and model.image_size == 32
     assert model.weights.startswith("local:")
@@ -159,5 +115,5 @@ def test_hf_clip_adapter_on_a_local_model(tmp_path: Path) -> None:
 def test_hf_missing_model_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("transformers")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(UserInputError, match="Cannot load hf:"):
+    with pytest.raises(UserInputError, match="hf:nobody/no-such-model-robustlens are not available here"):
         load_model("hf:nobody/no-such-model-robustlens")

@@ -1,0 +1,383 @@
+"""The public Python API: what the CLI does, as plain typed functions for notebooks and scripts.
+
+Why a separate module: the CLI commands print, parse flags and exit; a notebook wants values back
+(``AuditResult``, numpy images) and exceptions it can catch. Each function here accepts paths as
+``str`` or ``Path`` and schema objects or plain dicts, checks its inputs with the same
+``UserInputError`` the CLI prints (what / why / fix), and then calls the same stage functions the
+CLI calls, so both give identical run folders. Heavy libraries (torch, open_clip) are imported
+inside the functions: ``import robustlens`` stays light.
+
+    import robustlens
+    result = robustlens.evaluate("plan.yaml", "images/", ["openclip:ViT-B-32/laion2b_s34b_b79k"], "runs/x")
+    robustlens.write_report("runs/x")
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from robustlens.errors import UserInputError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from robustlens.schemas import AuditResult, CorruptionPlan, CorruptionSpec, DomainBrief
+
+PathLike = str | Path
+REPORT_FORMATS = ("html", "md", "json", "csv")
+
+
+def load_brief(path: PathLike) -> DomainBrief:
+    """Read a domain brief (YAML/JSON); a bad field raises ``UserInputError`` naming it."""
+    from robustlens.schemas import DomainBrief
+    from robustlens.userfiles import load_model
+
+    return load_model(DomainBrief, _path(path, "brief"))
+
+
+def load_plan(path: PathLike) -> CorruptionPlan:
+    """Read a corruption plan (YAML/JSON with ``specs``), or a single-spec file as a one-spec plan."""
+    from robustlens.schemas import CorruptionPlan
+    from robustlens.userfiles import load_specs
+
+    specs, plan = load_specs(_path(path, "plan"))
+    return plan or CorruptionPlan(specs=specs)
+
+
+def corrupt(
+    image: np.ndarray | PathLike | Any,
+    corruption: str | CorruptionSpec | Mapping[str, Any],
+    severity: float = 3.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Apply one corruption to one image and return the corrupted uint8 array (same layout).
+
+    ``image``: a uint8 array (HxW, HxWx3 or HxWx4), a PIL image, or an image file.
+    ``corruption``: a primitive name (``"fog"``), a ``CorruptionSpec`` or its dict, or a YAML/JSON
+    file holding one spec. ``severity``: 0 (identity) .. 5, fractions interpolate. The same
+    (image, corruption, severity, seed) always gives the same pixels.
+    """
+    from robustlens.corruptions import compile_spec, single
+
+    pixels = _image(image)
+    sev = _severity(severity)
+    if isinstance(corruption, str) and Path(corruption).suffix.lower() in (".yaml", ".yml", ".json"):
+        plan = load_plan(corruption)
+        if len(plan.specs) != 1:
+            raise UserInputError(
+                f"{corruption} holds {len(plan.specs)} specs; corrupt() applies one.",
+                fix="Pass one spec (e.g. plan.specs[0]) or a primitive name.",
+                field="corruption",
+            )
+        compiled = compile_spec(plan.specs[0], where=str(corruption))
+    elif isinstance(corruption, str):
+        compiled = single(corruption)
+    else:
+        compiled = compile_spec(corruption, where="corruption")  # type: ignore[arg-type]
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise UserInputError(f"seed must be an integer, got {seed!r}.", fix="Pass e.g. seed=0.", field="seed")
+    return compiled(pixels, sev, seed)
+
+
+def evaluate(
+    plan: CorruptionPlan | Mapping[str, Any] | PathLike,
+    data: PathLike,
+    models: str | Sequence[str],
+    out: PathLike,
+    *,
+    reference: str | None = None,
+    checkpoints: Mapping[str, PathLike] | None = None,
+    labels: bool = True,
+    class_names: Sequence[str] | None = None,
+    templates: Sequence[str] | None = None,
+    max_images: int | None = None,
+    batch_size: int | None = None,
+    workers: int | None = None,
+    device: str = "auto",
+    amp: bool = True,
+    bootstrap: int = 1000,
+    fresh: bool = False,
+    corrupt_at: str = "native",
+) -> AuditResult:
+    """Evaluate models on every corruption x severity of a plan (like ``robustlens eval``).
+
+    ``data``: a class-per-folder tree, a flat folder (``labels=False``), a CSV/JSONL manifest or
+    ``demo:textile``. ``out`` is the run folder: re-running resumes, ``fresh`` recomputes. Returns the
+    ``AuditResult`` also saved as ``out/result.json``; ``write_report(out)`` renders it.
+    """
+    from robustlens.data.sources import open_images
+    from robustlens.evaluation.engine import EngineOptions
+    from robustlens.evaluation.engine import evaluate as run_engine
+    from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES
+    from robustlens.preflight import check_run_inputs
+
+    the_plan = _plan(plan)
+    model_ids = _models(models)
+    all_models = list(dict.fromkeys([*model_ids, *([reference] if reference else [])]))
+    out_dir = _path(out, "out", must_exist=False)
+    ckpts = {str(k): str(v) for k, v in (checkpoints or {}).items()}
+    _choice(corrupt_at, ("native", "model"), "corrupt_at")
+    for name, value in (("max_images", max_images), ("batch_size", batch_size)):
+        _positive(value, name)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise UserInputError(f"workers must be an integer >= 0, got {workers!r}.", field="workers")
+    unknown = [m for m in ckpts if m not in all_models]
+    if unknown:
+        raise UserInputError(
+            f"checkpoints name {', '.join(unknown)}, which is not among the models.",
+            fix="Key checkpoints by a model id given in models= or reference=.",
+            field="checkpoints",
+        )
+    tmpl = list(templates) if templates is not None else list(DEFAULT_TEMPLATES)
+    if not tmpl or any("{}" not in t for t in tmpl):
+        raise UserInputError(
+            "Every prompt template needs a {} for the class name.",
+            fix="e.g. templates=['a photo of a {}.']",
+            field="templates",
+        )
+    data_source = str(data)
+    # Everything checkable is checked before the run folder exists (as the CLI does).
+    check_run_inputs(data_source, all_models, out_dir, ckpts, labelled=labels)
+    names = list(class_names) if class_names else None
+    images = open_images(
+        data_source, labels=labels, class_names=names, max_images=max_images, seed=the_plan.seed
+    )
+    if not labels and names:
+        images.class_names = names  # label-free, but with a label set: LFP needs predictions
+    if images.labelled and images.class_names is not None and len(images.class_names) < 2:
+        raise UserInputError(
+            f"The data has one class ({', '.join(images.class_names)}); a labelled audit needs two.",
+            fix="Add images of another class, or pass labels=False for a label-free audit.",
+            field="data",
+        )
+    options = EngineOptions(
+        batch_size=batch_size,
+        workers=workers,
+        device=device,
+        amp=amp,
+        fresh=fresh,
+        templates=tmpl,
+        checkpoints=ckpts,
+        n_boot=int(bootstrap),
+        corrupt_at=corrupt_at,
+    )
+    return run_engine(
+        the_plan,
+        images,
+        model_ids,
+        out_dir,
+        reference=reference,
+        options=options,
+        command=f"robustlens.evaluate(out={str(out_dir)!r})",
+    )
+
+
+def run(
+    brief: DomainBrief | Mapping[str, Any] | PathLike,
+    data: PathLike | None = None,
+    out: PathLike | None = None,
+    models: str | Sequence[str] | None = None,
+    *,
+    llm_base_url: str | None = None,
+    llm_model: str | None = None,
+    critic_base_url: str | None = None,
+    critic_model: str | None = None,
+    llm_timeout: float = 60.0,
+    checkpoints: Mapping[str, PathLike] | None = None,
+    max_images: int | None = None,
+    device: str = "auto",
+    workers: int | None = None,
+    batch_size: int | None = None,
+    corrupt_at: str = "native",
+    on_event: Callable[[str], None] | None = None,
+) -> AuditResult:
+    """The whole audit from a brief (like ``robustlens run``): plan, validate, evaluate, inspect,
+    iterate and write ``out/report/``. Returns the final ``AuditResult``.
+
+    ``data`` and ``models`` override the brief's. With no LLM configured (arguments or
+    ``$ROBUSTLENS_LLM_BASE_URL``) the offline expert plans and the rule critic judges. ``on_event``
+    receives the agent's progress lines (default: silent). ``out`` defaults to ``runs/<domain>-<time>``.
+    """
+    import re
+    import time
+
+    from robustlens.agent.session import make_services, run_brief
+    from robustlens.audit import open_brief_images
+    from robustlens.evaluation.engine import EngineOptions
+    from robustlens.llm.client import LLMConfig
+    from robustlens.preflight import check_run_inputs
+    from robustlens.schemas import AuditResult
+
+    the_brief = _brief(brief)
+    update: dict[str, Any] = {}
+    if models is not None:
+        update["models"] = _models(models)
+    if max_images is not None:
+        _positive(max_images, "max_images")
+        update["budget"] = the_brief.budget.model_copy(update={"max_images": max_images})
+    if checkpoints:
+        update["checkpoints"] = {
+            **the_brief.checkpoints,
+            **{str(k): str(v) for k, v in checkpoints.items()},
+        }
+    the_brief = the_brief.model_copy(update=update) if update else the_brief
+    if not the_brief.models:
+        raise UserInputError(
+            "The brief names no model to audit.",
+            fix="Add models: [ID, ...] to the brief or pass models=[...].",
+            field="models",
+        )
+    _choice(corrupt_at, ("native", "model"), "corrupt_at")
+    slug = re.sub(r"[^a-z0-9]+", "-", the_brief.domain.lower()).strip("-")[:40] or "audit"
+    default = Path("runs") / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = _path(out, "out", must_exist=False) if out is not None else default
+    ckpts = dict(the_brief.checkpoints)
+    named = [*the_brief.models, *([the_brief.reference_model] if the_brief.reference_model else [])]
+    source = str(data) if data is not None else None
+    check_run_inputs(None, named, run_dir, ckpts)
+    open_brief_images(the_brief, source)  # the images exist and fit the labels before any planning
+    llm = LLMConfig.resolve(base_url=llm_base_url, model=llm_model, timeout=llm_timeout)
+    critic = LLMConfig.for_critic(llm, critic_base_url, critic_model, llm_timeout)
+    options = EngineOptions(
+        device=device, corrupt_at=corrupt_at, workers=workers, batch_size=batch_size, checkpoints=ckpts
+    )
+    services = make_services(
+        run_dir, llm, critic, options, source, f"robustlens.run(out={str(run_dir)!r})", None
+    )
+    run_brief(the_brief, services, on_event or (lambda _line: None))
+    result_path = run_dir / "result.json"
+    if not result_path.is_file():
+        raise UserInputError(
+            f"The audit in {run_dir} finished without results.",
+            why="no corruption in the plan passed validation, so nothing was evaluated.",
+            fix="See the run's events; relax the brief (more corruptions, other conditions) and rerun.",
+        )
+    return AuditResult.load(result_path)
+
+
+def write_report(
+    run_dir: PathLike,
+    formats: str | Sequence[str] = REPORT_FORMATS,
+    narrative: str | None = None,
+) -> dict[str, Path]:
+    """Write ``run_dir/report/`` (any of html, md, json, csv) from the stored results; returns the
+    written files by format. ``narrative`` adds an executive summary labelled as the LLM's."""
+    from robustlens.report.render import write_report as render
+
+    folder = _path(run_dir, "run_dir")
+    return render(folder, formats, narrative=narrative, narrative_source="llm" if narrative else "template")
+
+
+# --- input checks: the same UserInputError the CLI prints --------------------------------------
+
+
+def _path(value: Any, field: str, must_exist: bool = True) -> Path:
+    if not isinstance(value, str | Path) or not str(value).strip():
+        raise UserInputError(
+            f"{field} must be a path (str or pathlib.Path), got {type(value).__name__}.", field=field
+        )
+    path = Path(value).expanduser()
+    if must_exist and not path.exists():
+        raise UserInputError(
+            f"{field}: {path} does not exist.",
+            fix="Check the path (relative paths are taken from the current directory).",
+            field=field,
+        )
+    return path
+
+
+def _models(models: str | Sequence[str]) -> list[str]:
+    ids = [models] if isinstance(models, str) else list(models)
+    if not ids or not all(isinstance(m, str) and m.strip() for m in ids):
+        raise UserInputError(
+            f"models must be one model id or a list of them, got {models!r}.",
+            fix="e.g. models=['openclip:ViT-B-32/laion2b_s34b_b79k'] (see `robustlens models list`).",
+            field="models",
+        )
+    return ids
+
+
+def _plan(plan: Any) -> CorruptionPlan:
+    from robustlens.schemas import CorruptionPlan
+    from robustlens.userfiles import validate_as
+
+    if isinstance(plan, CorruptionPlan):
+        return plan
+    if isinstance(plan, str | Path):
+        return load_plan(plan)
+    if isinstance(plan, Mapping):
+        return validate_as(CorruptionPlan, dict(plan), "plan")
+    raise UserInputError(
+        f"plan must be a CorruptionPlan, a dict or a file path, got {type(plan).__name__}.", field="plan"
+    )
+
+
+def _brief(brief: Any) -> DomainBrief:
+    from robustlens.schemas import DomainBrief
+    from robustlens.userfiles import validate_as
+
+    if isinstance(brief, DomainBrief):
+        return brief
+    if isinstance(brief, str | Path):
+        return load_brief(brief)
+    if isinstance(brief, Mapping):
+        return validate_as(DomainBrief, dict(brief), "brief")
+    raise UserInputError(
+        f"brief must be a DomainBrief, a dict or a file path, got {type(brief).__name__}.", field="brief"
+    )
+
+
+def _image(image: Any) -> np.ndarray:
+    import numpy as np
+
+    if isinstance(image, str | Path):
+        from robustlens.data.images import BadImage, load_image
+
+        try:
+            return load_image(_path(image, "image"))
+        except BadImage as exc:
+            raise UserInputError(f"Cannot read image {image}: {exc}", field="image") from None
+    if hasattr(image, "mode") and hasattr(image, "size") and not isinstance(image, np.ndarray):  # PIL
+        image = np.asarray(image.convert("RGBA" if "A" in image.mode else "RGB"))
+    if not isinstance(image, np.ndarray):
+        raise UserInputError(
+            f"image must be a numpy array, a PIL image or a file path, got {type(image).__name__}.",
+            field="image",
+        )
+    shape_ok = image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))
+    if image.dtype != np.uint8 or not shape_ok or min(image.shape[:2]) < 1:
+        raise UserInputError(
+            f"image must be uint8 HxW, HxWx3 or HxWx4; got {image.dtype} {image.shape}.",
+            fix="Convert first, e.g. (np.clip(x, 0, 1) * 255).astype(np.uint8) for floats in 0..1.",
+            field="image",
+        )
+    return np.ascontiguousarray(image)
+
+
+def _severity(value: Any) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not 0 <= value <= 5:
+        raise UserInputError(
+            f"severity must be a number in 0..5, got {value!r}.",
+            why="0 is the clean image and 5 the strongest rung of the ladder; fractions interpolate.",
+            field="severity",
+        )
+    return float(value)
+
+
+def _positive(value: Any, field: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise UserInputError(f"{field} must be a positive integer, got {value!r}.", field=field)
+
+
+def _choice(value: Any, allowed: Sequence[str], field: str) -> None:
+    if value not in allowed:
+        raise UserInputError(
+            f"{field}={value!r} is not allowed.", fix=f"Use one of: {', '.join(allowed)}.", field=field
+        )
+
+
+__all__ = ["corrupt", "evaluate", "load_brief", "load_plan", "run", "write_report"]

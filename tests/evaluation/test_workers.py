@@ -1,0 +1,150 @@
+"""Worker processes start clean (fork server, single-threaded) and give bit-identical results.
+
+The regressions run in a subprocess under a timeout: the parent first drives OpenCV's thread pool
+on a photo-sized image (as validation and previews do), which used to make forked DataLoader and
+`corrupt -j N` workers block forever.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from robustlens.workers import pickled_modules
+
+PHOTOS = """
+import cv2, numpy as np
+from pathlib import Path
+from PIL import Image
+
+def photos(root, n=4):
+    rng = np.random.default_rng(0)
+    paths = []
+    for j in range(n):
+        base = np.linspace(0, 255, 1600 * 1200 * 3).reshape(1200, 1600, 3)
+        pixels = np.clip(base + rng.integers(-40, 40, base.shape), 0, 255).astype(np.uint8)
+        path = Path(root) / "in" / f"p{j}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(path, quality=90)
+        paths.append(str(path))
+    big = cv2.imread(paths[0])
+    for _ in range(3):  # the parent's OpenCV thread pool is now running
+        cv2.GaussianBlur(big, (31, 31), 5)
+        cv2.resize(big, (3200, 2400))
+    return paths
+"""
+
+
+def _run(script: str, tmp_path: Path) -> str:
+    """Run ``script`` in its own process group: on a hang, it and its workers are killed."""
+    code = textwrap.dedent(PHOTOS) + textwrap.dedent(script)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("worker processes hung after the parent used OpenCV threads")
+    assert proc.returncode == 0, err[-3000:]
+    return out
+
+
+def test_dataloader_workers_after_parent_opencv_threads_are_identical(tmp_path: Path) -> None:
+    out = _run(
+        """
+        import sys, torch
+        from torchvision import transforms as T
+        from robustlens.evaluation.loader import CellImages, CellJob, make_loader
+        from robustlens.models.base import PilTransform
+        from robustlens.schemas import CorruptionSpec
+
+        if __name__ == "__main__":
+            paths = photos(sys.argv[1])
+            steps = [T.Resize(64), T.CenterCrop(64), T.ToTensor(), T.Normalize([0.5] * 3, [0.25] * 3)]
+            tf = PilTransform(T.Compose(steps))
+            spec = CorruptionSpec(name="blur", rationale="test", recipe=[{"name": "defocus_blur"}])
+            everyone = (0, 1, 2, 3)
+            jobs = [
+                CellJob(("clean", 0.0), None, 0.0, everyone),
+                CellJob(("blur", 3.0), spec.model_dump_json(), 3.0, everyone),
+            ]
+            def batches(workers):
+                dataset = CellImages(jobs, paths, [f"p{j}" for j in range(4)], tf, 0, 64)
+                return [b[2] for b in make_loader(dataset, 3, workers, torch.device("cpu"))]
+            inline, pooled = batches(0), batches(2)
+            assert len(inline) == len(pooled) == 4
+            assert all(torch.equal(a, b) for a, b in zip(inline, pooled))
+            print("identical")
+        """,
+        tmp_path,
+    )
+    assert "identical" in out
+
+
+def test_corrupt_with_worker_pool_after_parent_opencv_threads(tmp_path: Path) -> None:
+    out = _run(
+        """
+        import sys
+        from pathlib import Path
+        from robustlens.data.corrupted_copies import write_copies
+        from robustlens.schemas import CorruptionPlan
+
+        if __name__ == "__main__":
+            root = Path(sys.argv[1])
+            photos(root)
+            blur = {"name": "blur", "rationale": "t", "recipe": [{"name": "defocus_blur"}]}
+            plan = CorruptionPlan(planner="test", specs=[blur])
+            one = write_copies(plan, root / "in", root / "one", [2.0], workers=1)
+            two = write_copies(plan, root / "in", root / "two", [2.0], workers=2)
+            assert one.written == two.written == 4
+            for f in sorted((root / "one").rglob("*.png")):
+                assert f.read_bytes() == (root / "two" / f.relative_to(root / "one")).read_bytes()
+            print("identical")
+        """,
+        tmp_path,
+    )
+    assert "identical" in out
+
+
+def _roundtrip(transform: object, image: np.ndarray) -> None:
+    copy = pickle.loads(pickle.dumps(transform))
+    assert torch.equal(copy(image), transform(image))  # type: ignore[operator]
+
+
+def test_model_transforms_are_picklable_for_workers() -> None:
+    """Everything sent to a worker goes through pickle (no fork any more)."""
+    from transformers import CLIPImageProcessor, SiglipImageProcessor
+
+    from robustlens.models import load_model
+    from robustlens.models.hf import HFImageTransform
+
+    image = np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8)
+    demo = load_model("demo:textile", None, "cpu", True)
+    _roundtrip(demo.image_transform, image)
+    assert "open_clip.transform" in pickled_modules(demo.image_transform)  # preloaded by the server
+    for processor in (CLIPImageProcessor(), SiglipImageProcessor()):
+        _roundtrip(HFImageTransform(processor), image)
+
+
+def test_pickled_modules_names_only_real_modules() -> None:
+    from collections import OrderedDict
+
+    modules = pickled_modules({"a": OrderedDict(x=Image.new("L", (2, 2)))})
+    assert "collections" in modules and "PIL.Image" in modules
+    assert all(m in sys.modules for m in modules)
