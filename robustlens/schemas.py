@@ -100,6 +100,16 @@ class Budget(Model):
         return _check_severities(v)
 
 
+class Tolerance(Model):
+    """The largest degradation the deployment accepts; the report's verdict compares each cell's 95%
+    interval against it (holds / fails / inconclusive)."""
+
+    metric: Literal["accuracy_drop", "balanced_accuracy_drop", "lfp"] = Field(
+        "accuracy_drop", description="accuracy_drop / balanced_accuracy_drop (labelled) or lfp (label-free)"
+    )
+    max: float = Field(0.05, gt=0.0, le=1.0, description="largest acceptable value, e.g. 0.05")
+
+
 class DomainBrief(Persisted):
     """What the interview establishes about the deployment domain."""
 
@@ -115,6 +125,9 @@ class DomainBrief(Persisted):
         default_factory=dict, description="local weights per model id: {MODEL_ID: PATH}"
     )
     budget: Budget = Field(default_factory=Budget)
+    tolerance: Tolerance | None = Field(
+        None, description="acceptable degradation for the verdict (default: accuracy drop 0.05, or LFP 0.1)"
+    )
     seed: int = 0
 
 
