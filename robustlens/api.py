@@ -302,31 +302,28 @@ def _models(models: str | Sequence[str]) -> list[str]:
 
 def _plan(plan: Any) -> CorruptionPlan:
     from robustlens.schemas import CorruptionPlan
-    from robustlens.userfiles import validate_as
 
-    if isinstance(plan, CorruptionPlan):
-        return plan
-    if isinstance(plan, str | Path):
-        return load_plan(plan)
-    if isinstance(plan, Mapping):
-        return validate_as(CorruptionPlan, dict(plan), "plan")
-    raise UserInputError(
-        f"plan must be a CorruptionPlan, a dict or a file path, got {type(plan).__name__}.", field="plan"
-    )
+    return _coerce(plan, CorruptionPlan, load_plan, "plan")
 
 
 def _brief(brief: Any) -> DomainBrief:
     from robustlens.schemas import DomainBrief
+
+    return _coerce(brief, DomainBrief, load_brief, "brief")
+
+
+def _coerce(value: Any, kind: type, load: Any, field: str) -> Any:
+    """An object of ``kind`` from itself, a file path or a dict (validated like the CLI's files)."""
     from robustlens.userfiles import validate_as
 
-    if isinstance(brief, DomainBrief):
-        return brief
-    if isinstance(brief, str | Path):
-        return load_brief(brief)
-    if isinstance(brief, Mapping):
-        return validate_as(DomainBrief, dict(brief), "brief")
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str | Path):
+        return load(value)
+    if isinstance(value, Mapping):
+        return validate_as(kind, dict(value), field)
     raise UserInputError(
-        f"brief must be a DomainBrief, a dict or a file path, got {type(brief).__name__}.", field="brief"
+        f"{field} must be a {kind.__name__}, a dict or a file path, got {type(value).__name__}.", field=field
     )
 
 

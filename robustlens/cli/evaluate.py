@@ -405,9 +405,10 @@ def _aggregate_lines(result, model_id: str) -> list[str]:
         extras.append("Divergence Radius: " + ", ".join(f"{c} {fmt(v)}" for c, v in radius.items()))
     tracking = entry.get("label_free_tracking", {})
     pairs = [
-        f"{k.removesuffix('_vs_accuracy_drop')} r={v:+.2f}"
-        for k, v in tracking.items()
-        if k != "n_cells" and v is not None
+        f"{k} r={v['value']:+.2f} [{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
+        if v.get("ranked") and v.get("ci_low") is not None
+        else f"{k} not ranked ({v.get('status')})"
+        for k, v in tracking.get("signals", {}).items()
     ]
     if pairs:
         extras.append(

@@ -30,6 +30,8 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 
 def test_packaged_examples_are_identical_to_the_repository_examples() -> None:
+    # One source: the repository's examples/ is a link to the packaged folder, so the two cannot drift.
+    assert (REPO / "examples").resolve() == (REPO / "robustlens" / "examples").resolve()
     repo = {
         p.relative_to(REPO / "examples").as_posix(): p.read_bytes()
         for p in (REPO / "examples").rglob("*.y*ml")
