@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	# ImageNet-C's reference code, for tests/corruptions/test_fidelity.py only. --no-deps: it asks for
+	# opencv-python, which would overwrite opencv-python-headless's cv2 (its other needs are installed).
+	$(BIN)/python -m pip install --quiet --no-deps imagecorruptions==1.1.2
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -144,10 +144,13 @@ def worst_cells(result: AuditResult, ranking: Ranking, top_k: int) -> list[Worst
 def collapse_points(result: AuditResult, ranking: Ranking, collapse_fraction: float) -> list[CollapsePoint]:
     """Per audited model x corruption, the first severity at which the model has collapsed.
 
-    Labelled: accuracy < ``collapse_fraction`` x clean accuracy (by default half the clean accuracy:
-    the point where the classifier is no longer fit for its job). Unlabelled with predictions: LFP >
-    0.5 (most predictions changed). Embeddings only: cosine < ``collapse_fraction``. ``None`` when the
-    model holds up over the whole tested ladder (it may still collapse beyond it).
+    Labelled: accuracy <= ``collapse_fraction`` x clean accuracy (by default: at most half the clean
+    accuracy, the point where the classifier is no longer fit for its job; "halved" counts, as a
+    reader of the curve would say). Unlabelled with predictions: LFP >= 0.5 (at least half the
+    predictions changed). Embeddings only: cosine <= ``collapse_fraction``. ``None`` when the model
+    holds up over the whole tested ladder (it may still collapse beyond it). Every collapsed severity
+    is kept (``collapsed_at``); when the curve recovers at a higher severity the point is marked
+    ``non_monotone``, so no report calls it critical "from" that severity on.
     """
     out = []
     for model_id in result.models:
@@ -162,24 +165,26 @@ def collapse_points(result: AuditResult, ranking: Ranking, collapse_fraction: fl
             ]
             hits = [s for s, v in values if _collapsed(ranking.metric, v, base, collapse_fraction)]
             first = hits[0] if hits else None
+            recovered = any(s > first and s not in hits for s, _ in values) if hits else False
             out.append(
-                CollapsePoint(model_id=model_id, corruption=spec.name, severity=first, metric=ranking.metric)
-            )
+                CollapsePoint(model_id=model_id, corruption=spec.name, severity=first, metric=ranking.metric,
+                              collapsed_at=hits, non_monotone=recovered)
+            )  # fmt: skip
     return out
 
 
 def _collapsed(metric: str, value: float, clean_accuracy: float, fraction: float) -> bool:
     if metric == "accuracy":
-        return clean_accuracy > 0 and value < fraction * clean_accuracy
-    return value > LFP_COLLAPSE if metric == "lfp" else value < fraction
+        return clean_accuracy > 0 and value <= fraction * clean_accuracy
+    return value >= LFP_COLLAPSE if metric == "lfp" else value <= fraction
 
 
 def collapse_rule(metric: str, collapse_fraction: float = 0.5) -> str:
     """The collapse criterion of ``collapse_points`` in words."""
     return {
-        "accuracy": f"accuracy below {collapse_fraction:g} x clean accuracy",
-        "lfp": f"LFP above {LFP_COLLAPSE:g}",
-        "cosine": f"cosine below {collapse_fraction:g}",
+        "accuracy": f"accuracy at or below {collapse_fraction:g} x clean accuracy",
+        "lfp": f"LFP at or above {LFP_COLLAPSE:g}",
+        "cosine": f"cosine at or below {collapse_fraction:g}",
     }[metric]
 
 
@@ -351,7 +356,17 @@ def _critical_severities(
         if not points:
             continue
         first = min(p.severity for p in points)  # type: ignore[type-var]
-        who = ", ".join(p.model_id for p in points if p.severity == first)
+        at_first = [p for p in points if p.severity == first]
+        who = ", ".join(p.model_id for p in at_first)
+        if any(p.non_monotone for p in at_first):
+            p = next(p for p in at_first if p.non_monotone)
+            at = ", ".join(f"{s:g}" for s in p.collapsed_at)
+            out.append(
+                f"{spec.name} has a non-monotone severity curve ({rule} at severity {at} only: {who}): "
+                "no single threshold is safe; check the severity ladder of this corruption and treat "
+                f"every level from {first:g} as a risk until it is understood."
+            )
+            continue
         out.append(
             f"{spec.name} is deployment-critical from severity {first:g} ({rule}: {who}): keep conditions "
             "below that level, or detect them and route images to review."
@@ -372,25 +387,36 @@ def _monitoring(result: AuditResult) -> list[str]:
             "label a small sample to check that they track accuracy on your data (DeepBench reports "
             "r ~ -0.90 between LFP and balanced accuracy)."
         ]
-    best: tuple[float, str, str, float, int] | None = None
+    best: tuple[float, str, str, dict[str, Any]] | None = None
+    refused: list[str] = []
     for model_id in result.models:
         tracking = result.summary.get("models", {}).get(model_id, {}).get("label_free_tracking", {})
-        for key, r in tracking.items():
-            if key == "n_cells" or r is None:
+        for signal, s in tracking.get("signals", {}).items():
+            label = SIGNAL_LABELS.get(signal, signal)
+            if not s.get("ranked"):
+                refused.append(f"{label} ({model_id}): {s.get('reason')}")
                 continue
-            signal = key.removesuffix("_vs_accuracy_drop")
-            cand = (abs(r), signal, model_id, r, int(tracking.get("n_cells", 0)))
+            cand = (abs(s["value"]), signal, model_id, s)
             if best is None or cand[0] > best[0]:
                 best = cand
+    not_ranked = f" Not ranked: {'; '.join(refused)}." if refused else ""
     if best is None:
         return [
-            "No label-free signal could be correlated with the accuracy drop on this run (too few cells "
-            "or no variation in accuracy): label a sample in deployment before trusting LFP or drift."
+            "No label-free signal can be recommended from this run: none could be compared with the "
+            f"accuracy drop in an informative way.{not_ranked} Label a sample in deployment before "
+            "trusting LFP or drift."
         ]
-    _, signal, model_id, r, n_cells = best
-    caveat = " With so few cells this is only indicative." if n_cells < 5 else ""
-    direction = "rises with" if r > 0 else "falls as"
+    _, signal, model_id, s = best
+    ci = f", 95% interval [{_n(s['ci_low'])}, {_n(s['ci_high'])}]" if s.get("ci_low") is not None else ""
+    direction = "rises with" if s["value"] > 0 else "falls as"
+    stats = f"r = {_n(s['value'])}{ci}, {s['n_points']} {s['over']}, {model_id}"
+    if s.get("ci_low") is None or s["ci_low"] <= 0 <= s["ci_high"]:
+        return [
+            f"No label-free signal is shown to track the accuracy drop: the closest, "
+            f"{SIGNAL_LABELS.get(signal, signal)} ({stats}), has an interval that includes 0.{not_ranked} "
+            "Label a sample in deployment before trusting LFP or drift."
+        ]
     return [
-        f"Monitor {SIGNAL_LABELS.get(signal, signal)} in deployment: on this run it tracked the accuracy "
-        f"drop best (r = {_n(r)} for {model_id}; it {direction} the drop).{caveat}"
+        f"Monitor {SIGNAL_LABELS.get(signal, signal)} in deployment: of the signals that could be "
+        f"compared, it tracked the accuracy drop best ({stats}; it {direction} the drop).{not_ranked}"
     ]

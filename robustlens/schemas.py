@@ -298,6 +298,8 @@ class CollapsePoint(Model):
     corruption: str
     severity: float | None = Field(description="first severity where the metric collapses")
     metric: str
+    collapsed_at: list[float] = Field(default_factory=list, description="every severity that collapses")
+    non_monotone: bool = Field(default=False, description="collapsed at a severity, not at a higher one")
 
 
 class ExamplePick(Model):

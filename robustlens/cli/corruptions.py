@@ -42,6 +42,8 @@ def primitive_summary(info: PrimitiveInfo) -> dict[str, Any]:
         "stochastic": info.stochastic,
         "backend": info.backend,
         "tags": list(info.tags),
+        "imagenet_c_fidelity": info.fidelity,
+        "imagenet_c_fidelity_note": info.fidelity_note,
         "params": params,
     }
 
@@ -71,9 +73,14 @@ def list_cmd(
     table.add_column("name [dim](family)[/dim]", no_wrap=True)
     table.add_column("what it models", overflow="fold")
     table.add_column("severity knob", overflow="fold", max_width=14)
+    table.add_column("IN-C", no_wrap=True)
     for info in infos:
-        table.add_row(f"{info.name}\n[dim]{info.family}[/dim]", info.summary, ", ".join(info.ladder))
+        fidelity = _FIDELITY_SHORT[info.fidelity]
+        table.add_row(
+            f"{info.name}\n[dim]{info.family}[/dim]", info.summary, ", ".join(info.ladder), fidelity
+        )
     console.print(table)
+    console.print("[dim]IN-C: fidelity to ImageNet-C at 224 px (exact, approx, diff, - = none).[/dim]")
 
 
 @corruptions_app.command("show")
@@ -108,6 +115,11 @@ def show_cmd(
             console.print(f"  [bold]{pname}[/bold]: {p['description']}", highlight=False)
     flags = [k for k in ("geometric", "stochastic") if summary[k]]
     console.print(f"[dim]{', '.join(flags) or 'deterministic'}; tags: {', '.join(info.tags) or '-'}[/dim]")
+    note = f": {info.fidelity_note}" if info.fidelity_note else ""
+    console.print(f"ImageNet-C fidelity: {info.fidelity}{note}", highlight=False)
+
+
+_FIDELITY_SHORT = {"exact": "exact", "approximate": "approx", "different": "diff", "none": "-"}
 
 
 def _reflow(doc: str) -> str:

@@ -23,6 +23,11 @@ REFERENCE_SIDE = 224
 LADDER_STEPS = 5
 IMAGENET_C = ("imagenet_c",)  # tag: part of the ImageNet-C set (Hendrycks & Dietterich 2019)
 PIXEL_LEVEL = "pixel_level"  # tag: acts on the stored pixel grid (codecs, dithering), not rescaled
+# How faithfully a primitive reproduces its ImageNet-C counterpart (Hendrycks & Dietterich 2019),
+# judged at 224 px against the reference code (``imagecorruptions``): "exact" = same algorithm and
+# parameters, "approximate" = same effect and strength by a different (faster) algorithm,
+# "different" = deliberately changed (the note says why), "none" = no ImageNet-C counterpart.
+FIDELITY_LEVELS = ("exact", "approximate", "different", "none")
 
 FAMILIES: dict[str, str] = {
     "noise": "sensor and transmission noise (ImageNet-C noise set)",
@@ -88,6 +93,13 @@ class PrimitiveInfo:
     tags: tuple[str, ...] = ()
     backend: str = "numpy"
     doc: str = field(default="", repr=False)
+    fidelity: str = "none"
+    fidelity_note: str = ""
+
+    @property
+    def claims_imagenet_c(self) -> bool:
+        """Whether the primitive claims to reproduce ImageNet-C (exactly or approximately)."""
+        return self.fidelity in ("exact", "approximate")
 
     @property
     def summary(self) -> str:
@@ -206,8 +218,13 @@ def register(
     stochastic: bool = True,
     tags: Sequence[str] = (),
     backend: str = "numpy",
+    fidelity: tuple[str, str] = ("none", ""),
 ) -> Callable[[type[Primitive]], type[Primitive]]:
-    """Class decorator: validate the ladder and add the primitive to ``REGISTRY``."""
+    """Class decorator: validate the ladder and add the primitive to ``REGISTRY``.
+
+    ``fidelity`` is (level, one sentence) against ImageNet-C: see ``FIDELITY_LEVELS``. Why: a
+    reviewer must know whether "jpeg severity 3" means ImageNet-C's jpeg severity 3.
+    """
 
     def decorate(cls: type[Primitive]) -> type[Primitive]:
         if name in REGISTRY:
@@ -216,6 +233,9 @@ def register(
             raise ValueError(f"{name}: unknown family {family!r}")
         if not cls.__doc__:
             raise ValueError(f"{name}: a primitive needs a docstring saying what it models")
+        level, note = fidelity
+        if level not in FIDELITY_LEVELS or (level != "none" and not note):
+            raise ValueError(f"{name}: fidelity needs a level in {FIDELITY_LEVELS} and a sentence")
         for param, steps in ladder.items():
             if param not in cls.model_fields or param not in identity:
                 raise ValueError(f"{name}: ladder parameter {param!r} needs a field and identity")
@@ -232,6 +252,8 @@ def register(
             tags=tuple(tags),
             backend=backend,
             doc=cls.__doc__ or "",
+            fidelity=level,
+            fidelity_note=note,
         )
         cls.info = info
         REGISTRY[name] = info

@@ -87,6 +87,30 @@ def line_kernel(length: float, angle_deg: float) -> np.ndarray:
     return k / k.sum()
 
 
+def motion_kernel(length: int, decay: float, angle_deg: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """ImageNet-C's motion-blur kernel as one 2-D correlation kernel (Hendrycks & Dietterich 2019).
+
+    ImageNet-C shifts the image by ``-ceil(i * (sin, cos)(angle) - 0.5)`` px for i = 0..length-1
+    and sums the shifts with normalised weights ``exp(-i^2 / 2 decay^2)``; the same sum as a
+    kernel lets OpenCV do it in one pass (use ``BORDER_REPLICATE``, as its shifts replicate edges).
+    Returns the kernel cropped to the streak and its anchor (x, y) for ``cv2.filter2D``: the
+    streak is one-sided, so the crop is about a quarter of the square kernel.
+    """
+    weights = np.exp(-(np.arange(length, dtype=np.float64) ** 2) / (2.0 * decay * decay))
+    weights /= weights.sum()
+    sin, cos = np.sin(np.deg2rad(angle_deg)), np.cos(np.deg2rad(angle_deg))
+    i = np.arange(length)
+    dy = -np.ceil(i * sin - 0.5).astype(int)
+    dx = -np.ceil(i * cos - 0.5).astype(int)
+    c = length
+    k = np.zeros((2 * length + 1, 2 * length + 1), np.float64)
+    np.add.at(k, (c - dy, c - dx), weights)  # out(y, x) = sum_i w_i * in(y - dy_i, x - dx_i)
+    ys, xs = np.nonzero(k)
+    y0, x0 = int(ys.min()), int(xs.min())
+    crop = k[y0 : int(ys.max()) + 1, x0 : int(xs.max()) + 1]
+    return crop.astype(np.float32), (c - x0, c - y0)
+
+
 def filter2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT)
 

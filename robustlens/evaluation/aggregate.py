@@ -45,10 +45,9 @@ def model_level(
             entry["mean_corrupted"][metric] = _mv(float(points.mean()), stack.mean(axis=0))
         if reference and "accuracy" in reps[(model_id, CLEAN, 0.0)]:
             entry.update(_corruption_errors(model_id, reference, corruptions, severities, reps))
-        entry["divergence_radius"] = _divergence(store, model_id, corruptions, severities, idx)
-        entry["label_free_tracking"] = _tracking(
-            model_id, corruptions, severities, reps, entry["divergence_radius"]
-        )
+        radius = _divergence(store, model_id, corruptions, severities, idx)
+        entry["divergence_radius"] = {c: _mv(*v) for c, v in radius.items()}
+        entry["label_free_tracking"] = _tracking(model_id, corruptions, severities, reps, radius)
         out["models"][model_id] = entry
     out["paired"] = _paired(models, corruptions, severities, reps)
     return out
@@ -93,8 +92,9 @@ def _corruption_errors(
 
 def _divergence(
     store: RunStore, model: str, corruptions: list[str], severities: list[float], idx: np.ndarray
-) -> dict[str, Any]:
-    """Per corruption: mean over images of the Divergence Radius of {clean, every severity}."""
+) -> dict[str, tuple[float, np.ndarray]]:
+    """Per corruption: mean over images of the Divergence Radius of {clean, every severity}, with its
+    bootstrap replicates (the run's shared image resamples)."""
     if idx.size == 0:
         return {}
     clean = store.read_embeddings(model, CLEAN, 0.0)
@@ -102,37 +102,125 @@ def _divergence(
     for c in corruptions:
         stack = np.stack([clean, *[store.read_embeddings(model, c, s) for s in severities]], axis=1)
         radii = M.divergence_radius(stack)
-        out[c] = _mv(float(radii.mean()), radii[idx].mean(axis=1))
+        out[c] = (float(radii.mean()), radii[idx].mean(axis=1))
     return out
+
+
+# Fewer points than this and a correlation is not ranked (the demo's Divergence Radius r = 0.79 on 6
+# corruptions has p = 0.064): a Pearson r on a handful of cells is mostly noise.
+MIN_POINTS = 8
+# 1 - |r| below this: the signal is an affine function of the accuracy drop on this run.
+AFFINE_TOL = 1e-6
+# Signals measured against the clean *prediction*: when every clean prediction is correct the clean
+# prediction is the label, so they measure the corrupted error itself, not something a label-free
+# monitor could add.
+_RELATIVE_TO_CLEAN_PRED = {
+    "lfp": "a changed prediction is an error: LFP equals the accuracy drop cell for cell",
+    "confidence_drop": "the clean prediction is the true class: confidence drop restates the "
+    "probability lost by the correct answer",
+}
 
 
 def _tracking(
-    model: str, corruptions: list[str], severities: list[float], reps: Replicates, radius: dict[str, Any]
+    model: str,
+    corruptions: list[str],
+    severities: list[float],
+    reps: Replicates,
+    radius: dict[str, tuple[float, np.ndarray]],
 ) -> dict[str, Any]:
-    """Pearson r across cells between the accuracy drop and each label-free signal (DeepBench: ~ -0.9
-    between LFP and balanced accuracy)."""
+    """How each label-free signal tracks the accuracy drop: Pearson r across cells (Divergence
+    Radius: across corruptions), with a bootstrap 95% interval and a verdict on whether the
+    comparison can be ranked at all.
+
+    DeepBench reports r ~ -0.90 between LFP and balanced accuracy; the Divergence Radius paper (arXiv
+    2604.14973) reports it linearly predicts the accuracy drop. The interval resamples *images*: each
+    of the run's shared bootstrap replicates recomputes every cell's metrics on the same resampled
+    images, and r is recomputed across the cells of that replicate, so the interval includes the
+    sampling noise of each cell and the correlation between cells (they hold the same images).
+    A correlation is only ranked when it is informative (``status == "ok"``); otherwise ``reason``
+    says why: a constant series, a signal that equals (or is an affine function of) the accuracy
+    drop by construction, or fewer than ``MIN_POINTS`` distinct points.
+    """
     keys = [(model, c, s) for c in corruptions for s in severities]
     if not keys or "accuracy_drop" not in reps[keys[0]]:
         return {}
-    drop = np.array([reps[k]["accuracy_drop"][0] for k in keys])
-    out: dict[str, Any] = {"n_cells": len(keys)}
+    clean_acc = reps[(model, CLEAN, 0.0)]["accuracy"][0]
+    drop, drop_r = _series(reps, keys, "accuracy_drop")
+    out: dict[str, Any] = {"n_cells": len(keys), "min_points": MIN_POINTS, "signals": {}}
     for name in ("lfp", "l2_drift", "confidence_drop"):
         if name in reps[keys[0]]:
-            out[f"{name}_vs_accuracy_drop"] = _pearson(np.array([reps[k][name][0] for k in keys]), drop)
+            x, x_r = _series(reps, keys, name)
+            out["signals"][name] = _assess(name, x, x_r, drop, drop_r, clean_acc, "cells")
     if radius:
-        per_c = np.array(
-            [np.mean([reps[(model, c, s)]["accuracy_drop"][0] for s in severities]) for c in corruptions]
-        )
-        out["divergence_radius_vs_accuracy_drop"] = _pearson(
-            np.array([radius[c]["value"] for c in corruptions]), per_c
+        per_c = [_series(reps, [(model, c, s) for s in severities], "accuracy_drop") for c in corruptions]
+        y = np.array([p.mean() for p, _ in per_c])
+        y_r = np.stack([r.mean(axis=1) for _, r in per_c], axis=1)
+        x = np.array([radius[c][0] for c in corruptions])
+        x_r = np.stack([radius[c][1] for c in corruptions], axis=1)
+        out["signals"]["divergence_radius"] = _assess(
+            "divergence_radius", x, x_r, y, y_r, clean_acc, "corruptions"
         )
     return out
+
+
+def _series(reps: Replicates, keys: list[tuple[str, str, float]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Point values (cells,) and replicates (n_boot, cells) of one metric over cells."""
+    return np.array([reps[k][name][0] for k in keys]), np.stack([reps[k][name][1] for k in keys], axis=1)
+
+
+def _assess(
+    name: str,
+    x: np.ndarray,
+    x_reps: np.ndarray,
+    y: np.ndarray,
+    y_reps: np.ndarray,
+    clean_accuracy: float,
+    over: str,
+) -> dict[str, Any]:
+    r = _pearson(x, y)
+    entry: dict[str, Any] = {
+        **_mv(float("nan") if r is None else r, _pearson_rows(x_reps, y_reps)),
+        "over": over,
+        "n_points": len(x),
+        "n_distinct": len({(round(float(a), 9), round(float(b), 9)) for a, b in zip(x, y, strict=True)}),
+    }
+    entry["value"] = None if r is None else r
+    status, reason = "ok", None
+    too_few = f"too few {over}: {entry['n_distinct']} distinct points, at least {MIN_POINTS} needed"
+    if len(x) < 3:
+        status, reason = "too_few", too_few
+    elif np.std(y) == 0:
+        status, reason = "constant", "the accuracy drop is the same in every " + over[:-1]
+    elif np.std(x) == 0:
+        status, reason = "constant", "the signal is the same in every " + over[:-1]
+    elif name in _RELATIVE_TO_CLEAN_PRED and clean_accuracy == 1.0:
+        status, reason = (
+            "degenerate",
+            "every clean prediction is correct, so " + _RELATIVE_TO_CLEAN_PRED[name],
+        )
+    elif r is not None and 1.0 - abs(r) < AFFINE_TOL:
+        status, reason = "degenerate", "the signal is an affine function of the accuracy drop on this run"
+    elif entry["n_distinct"] < MIN_POINTS:
+        status, reason = "too_few", too_few
+    entry["status"], entry["reason"], entry["ranked"] = status, reason, status == "ok"
+    return entry
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
     if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
         return None
     return round(float(np.corrcoef(x, y)[0, 1]), 4)
+
+
+def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r of each row pair of (n_boot, points) matrices; nan where a row is constant."""
+    if x.shape[1] < 3:
+        return np.full(x.shape[0], np.nan)
+    xc = x - x.mean(axis=1, keepdims=True)
+    yc = y - y.mean(axis=1, keepdims=True)
+    den = np.sqrt((xc**2).sum(axis=1) * (yc**2).sum(axis=1))
+    num = (xc * yc).sum(axis=1)
+    return np.divide(num, den, out=np.full(x.shape[0], np.nan), where=den > 1e-15)
 
 
 def _paired(

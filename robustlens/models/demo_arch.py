@@ -1,5 +1,6 @@
-"""The demo model's image tower: a 4-layer CNN registered with timm, so open_clip builds it from a
-plain model config (``vision_cfg.timm_model_name``) like any other tower.
+"""The demo models' image tower: a 4-layer CNN registered with timm, so open_clip builds it from a
+plain model config (``vision_cfg.timm_model_name``) like any other tower. Both demo models
+(``demo:textile``, ``demo:textile-robust``) use it; they differ only in their training recipe.
 
 Why this shape: textile defects are a few pixels wide (design notes), so the tower works at full
 224 px resolution with small 3x3 convolutions and ends in global *max* pooling next to average

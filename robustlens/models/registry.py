@@ -62,7 +62,7 @@ def _demo_ids() -> list[str]:
     return [f"demo:{m}" for m in DEMO_MODELS]
 
 
-@register_prefix("demo", "bundled offline demo models: demo:textile", _demo_ids)
+@register_prefix("demo", "bundled offline demo models: demo:textile, demo:textile-robust", _demo_ids)
 def _load_demo(spec: str, **kw: object) -> VisionLanguageModel:
     from robustlens.models.demo import load_demo
 

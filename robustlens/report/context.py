@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from robustlens import __version__
 from robustlens.analysis import Ranking, collapse_rule, has_random_weights, inspect_failures, ranking_for
+from robustlens.caveats import run_caveats
 from robustlens.errors import UserInputError
 from robustlens.evaluation.store import CLEAN
 from robustlens.report import sections as S
 from robustlens.report.formatting import METRIC_LABELS, metric, metric_order, scalar, sev
 from robustlens.report.gallery import Thumbs, thumbnails
 from robustlens.report.narrative import generated_summary
-from robustlens.schemas import AuditResult, FailureAnalysis
+from robustlens.report.strips import class_counts, severity_strips
+from robustlens.report.verdict import verdict
+from robustlens.schemas import AuditResult, CollapsePoint, FailureAnalysis
 
 REPORT_SCHEMA = "robustlens.report"
 REPORT_SCHEMA_VERSION = 1
@@ -45,6 +49,7 @@ class ReportContext:
     analysis: FailureAnalysis
     run_dir: Path
     thumbs: list[Thumbs] = field(default_factory=list)
+    strip_images: list[list[bytes | None]] = field(default_factory=list)
     _figures: dict[str, bytes] | None = None
 
     @property
@@ -104,25 +109,25 @@ def build_context(
     analysis = analysis or inspect_failures(result, run_dir, collapse_fraction=collapse_fraction)
     ranking = ranking_for(result)
     cells = _cells(result)
+    caveats = _warnings(result, run_dir, analysis)
     data: dict[str, Any] = {
         "schema": REPORT_SCHEMA,
         "schema_version": REPORT_SCHEMA_VERSION,
         "generator": f"robustlens {__version__}",
         "run": _run(result, manifest, ranking)
         | {"collapse_rule": collapse_rule(ranking.metric, collapse_fraction)},
-        "warnings": _warnings(result),
+        "warnings": [w["text"] for w in caveats],
+        "warning_details": caveats,
         "brief": result.brief.model_dump(mode="json") if result.brief else None,
         "plan": _plan(result),
         "clean": [c for c in cells if c["corruption"] == CLEAN],
         "heatmap": S.heatmap(result, ranking),
         "vulnerabilities": S.vulnerabilities(result, analysis),
-        "collapse": [
-            {**p.model_dump(mode="json"), "severity_text": sev(p.severity) if p.severity is not None else "–"}
-            for p in analysis.collapse_points
-        ],
+        "collapse": [_collapse(p) for p in analysis.collapse_points],
         "corruption_error": S.corruption_error(result),
         "label_free": S.label_free(result),
         "calibration": S.calibration(result),
+        "calibration_note": S.ECE_NOTE,
         "gallery": [
             e.model_dump(mode="json") | {"severity_text": sev(e.severity)} for e in analysis.examples
         ],
@@ -141,17 +146,22 @@ def build_context(
         "metrics": metric_order(sorted({m for c in result.cells for m in c.metrics})),
         "metric_labels": {},
         "cells": cells,
-        "reproducibility": _reproducibility(result, manifest),
+        "reproducibility": _reproducibility(result, manifest, run_dir),
         "analysis": analysis.model_dump(mode="json"),
     }
     data["metric_labels"] = {m: METRIC_LABELS.get(m, m) for m in data["metrics"]}
     label = NARRATIVE_LABELS[narrative_source if narrative is not None else "template"]
+    found = verdict(result, analysis)
+    data["verdict"] = found.as_json() | {"lines": found.lines}
     data["summary"] = {
         "source": narrative_source if narrative is not None else "template",
         "label": label,
         "narrative": narrative,
         "generated": generated_summary(data),
     }
+    data["class_counts"] = class_counts(run_dir, result.class_names)
+    strips, strip_images = severity_strips(result.plan, manifest, run_dir)
+    data["strips"] = strips
     thumbs = thumbnails(data["gallery"], result.plan, manifest)
     for entry, thumb in zip(data["gallery"], thumbs, strict=True):
         entry["source_found"] = thumb.clean is not None
@@ -163,6 +173,7 @@ def build_context(
         analysis=analysis,
         run_dir=run_dir,
         thumbs=thumbs,
+        strip_images=strip_images,
     )
 
 
@@ -181,12 +192,25 @@ def _run(result: AuditResult, manifest: dict[str, Any], ranking: Ranking) -> dic
     all_models = list(
         dict.fromkeys([*result.models, *([result.reference_model] if result.reference_model else [])])
     )
+    checkpoints = {
+        **(result.brief.checkpoints if result.brief else {}),
+        **(manifest.get("identity") or {}).get("checkpoints", {}),
+    }
     roles = []
     for m in all_models:
         role = "audited" if m in result.models else "reference"
         if m in result.models and m == result.reference_model:
             role = "audited, reference"
-        roles.append({"id": m, "role": role, "random_weights": has_random_weights(m)})
+        ckpt = checkpoints.get(m)
+        roles.append(
+            {
+                "id": m,
+                "role": role,
+                "random_weights": has_random_weights(m),
+                "checkpoint": ckpt,
+                "checkpoint_name": Path(ckpt).name if ckpt else None,
+            }
+        )
     brief = result.brief
     n_images = max((c.n_images for c in result.cells), default=0)
     return {
@@ -210,17 +234,39 @@ def _run(result: AuditResult, manifest: dict[str, Any], ranking: Ranking) -> dic
     }
 
 
-def _warnings(result: AuditResult) -> list[str]:
+def _warnings(result: AuditResult, run_dir: Path, analysis: FailureAnalysis) -> list[dict[str, Any]]:
+    """Caveats the reader must see next to the numbers (``{"kind", "text", "items"}``): random
+    weights, no labels, and the checks of ``robustlens.caveats`` (small classes, accuracy near
+    chance, non-monotone severity curves, damage that is not significant, one-class collapse)."""
     out = []
     for m in dict.fromkeys([*result.models, *([result.reference_model] if result.reference_model else [])]):
         if has_random_weights(m):
             out.append(
-                f"{m} has random weights: its numbers test the pipeline, not a model. Do not draw "
-                "conclusions about robustness from them."
+                {
+                    "kind": "random_weights",
+                    "text": f"{m} has random weights: its numbers test the pipeline, not a model. Do not "
+                    "draw conclusions about robustness from them.",
+                    "items": [m],
+                }
             )
     if not result.labelled:
-        out.append("Label-free run: accuracy, CE and calibration need labels and are not reported.")
-    return out
+        out.append(
+            {
+                "kind": "label_free",
+                "text": "Label-free run: accuracy, CE and calibration need labels and are not reported.",
+                "items": [],
+            }
+        )
+    return out + run_caveats(result, run_dir, analysis)
+
+
+def _collapse(p: CollapsePoint) -> dict[str, Any]:
+    """A collapse point with the text the tables print: the first collapsed severity, and
+    "non-monotone" where the curve recovers at a higher severity (so "from severity s" would be false)."""
+    text = sev(p.severity) if p.severity is not None else "–"
+    if p.non_monotone:
+        text = f"{text} (non-monotone: only at {', '.join(sev(s) for s in p.collapsed_at)})"
+    return {**p.model_dump(mode="json"), "severity_text": text}
 
 
 def _plan(result: AuditResult) -> dict[str, Any]:
@@ -283,13 +329,13 @@ def _cells(result: AuditResult) -> list[dict[str, Any]]:
     ]
 
 
-def _reproducibility(result: AuditResult, manifest: dict[str, Any]) -> dict[str, Any]:
+def _reproducibility(result: AuditResult, manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     identity = manifest.get("identity", {})
     return {
         "versions": dict(sorted(result.versions.items())),
         "seed": result.seed,
         "command": result.command,
-        "rebuild_command": "robustlens report RUN_DIR",
+        "rebuild_command": f"robustlens report {shlex.quote(str(run_dir))}",
         "dataset_fingerprint": result.dataset_fingerprint,
         "dataset": manifest.get("dataset"),
         "corrupt_at": identity.get("corrupt_at", "native"),

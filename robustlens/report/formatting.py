@@ -19,6 +19,7 @@ METRIC_LABELS = {
     "l2_drift": "L2 drift",
     "confidence_drop": "Confidence drop",
     "ece": "ECE",
+    "ece_debiased": "Debiased calibration error",
     "nll": "NLL",
 }
 for _d, _name in (("i2t", "Image→text"), ("t2i", "Text→image")):

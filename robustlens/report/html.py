@@ -22,6 +22,7 @@ TOC = (
     ("summary", "Executive summary"),
     ("brief", "Domain brief"),
     ("plan", "Corruption plan"),
+    ("strips", "Your images"),
     ("clean", "Clean performance"),
     ("heatmap", "Model × corruption"),
     ("curves", "Severity curves"),
@@ -77,6 +78,11 @@ def render_html(ctx: ReportContext) -> str:
         run=run,
         toc=toc,
         random={m["id"] for m in run["models"] if m["random_weights"]},
+        ckpt={m["id"]: m for m in run["models"] if m.get("checkpoint")},
+        strips=[
+            {"s": s, "images": [_png(b) for b in row]}
+            for s, row in zip(d["strips"], ctx.strip_images, strict=True)
+        ],
         paragraphs=[p.strip() for p in (d["summary"]["narrative"] or "").split("\n\n") if p.strip()],
         fig=dict.fromkeys(FIGURES) | {k: data_uri(v) for k, v in ctx.figures.items()},
         audited=audited,

@@ -34,6 +34,7 @@ color:#333;margin-left:5px;vertical-align:1px}
 .badge.random{background:var(--danger);color:#fff}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:.86rem}
+.scroll{max-width:100%}.scroll table{width:max-content;min-width:100%}
 th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:var(--soft);font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -57,6 +58,20 @@ dl.kv dt{font-weight:600}dl.kv dd{margin:0;min-width:0}
 font-size:.78rem;border-radius:3px;padding:6px;
 background:repeating-linear-gradient(45deg,#eee,#eee 8px,#f8f8f8 8px,#f8f8f8 16px)}
 .wrong{color:var(--danger);font-weight:600}
+.ckpt{font-size:.78rem;color:var(--muted);font-family:ui-monospace,Menlo,Consolas,monospace}
+.verdict{border:2px solid var(--accent);border-radius:8px;padding:6px 18px 10px;margin:10px 0}
+.verdict ul{margin:4px 0 6px;padding-left:20px}.verdict li{margin:3px 0}
+.verdict li.v-fails .vt{color:var(--danger)}.verdict li.v-holds .vt{color:#007a55}
+.verdict .fact{background:var(--warn);border-left:5px solid var(--warnline);padding:6px 10px;margin:8px 0 4px}
+.strips{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,340px),1fr));gap:10px}
+.strip{border:1px solid var(--line);border-radius:6px;padding:6px 8px;min-width:0}
+.strip h4{margin:0 0 4px;font-size:.86rem}
+.strip .row{display:flex;flex-wrap:wrap;gap:4px}
+.strip figure{margin:0;flex:0 0 auto;text-align:center;font-size:.74rem;color:var(--muted)}
+.strip img{width:72px;height:auto;border:0;border-radius:3px;display:block}
+code{overflow-wrap:anywhere}
+@media (max-width:600px){main{padding:16px 12px 48px}nav.toc{columns:2 120px}
+.gallery{grid-template-columns:1fr}dl.kv{grid-template-columns:1fr}}
 ol.recs li{margin:4px 0}
 @media print{nav.toc{display:none}main{padding:0}h2{break-after:avoid}figure,.card,tr{break-inside:avoid}}
 """
@@ -76,6 +91,8 @@ TEMPLATE = r"""<!DOCTYPE html>
 {%- macro mv(x) %}{{ x.text }}
 {%- if x.ci_text %}<span class="ci">{{ x.ci_text }}</span>{% endif %}{% endmacro %}
 {%- macro model(id) %}<code>{{ id }}</code>
+{%- if ckpt.get(id) %} <span class="ckpt" title="{{ ckpt[id].checkpoint }}">
+{{- ckpt[id].checkpoint_name }}</span>{% endif %}
 {%- if id in random %}<span class="badge random">random weights</span>{% endif %}{% endmacro %}
 {%- macro num(x) %}<td class="num">{{ mv(x) }}</td>{% endmacro %}
 <main>
@@ -92,6 +109,13 @@ TEMPLATE = r"""<!DOCTYPE html>
 <nav class="toc">{% for id, title in toc %}<a href="#{{ id }}">{{ title }}</a>{% endfor %}</nav>
 
 <h2 id="summary">Executive summary</h2>
+{% set vd = d.verdict %}<div class="verdict" id="verdict">
+<span class="label">verdict</span>
+<p class="tol">{{ vd.tolerance_text }}</p>
+<ul>{% for m in vd.models %}<li class="v-{{ m.status }}">{{ model(m.model) }}:
+ <span class="vt">{{ m.text }}</span></li>{% endfor %}</ul>
+{% if vd.safety_fact %}<p class="fact"><strong>Most important safety fact:</strong> {{ vd.safety_fact }}</p>
+{% endif %}</div>
 <div class="exec">
 {% if d.summary.narrative is not none %}<span class="label">{{ d.summary.label }}</span>
 {% for p in paragraphs %}<p>{{ p }}</p>{% endfor %}{% endif %}
@@ -122,12 +146,30 @@ TEMPLATE = r"""<!DOCTYPE html>
 <td>{{ c.rationale or "–" }}</td><td><code>{{ c.recipe_text }}</code></td>
 <td>{% if v %}{{ "passed" if v.ok else "FAILED" }}
  ({{ v.checks|selectattr("passed")|list|length }}/{{ v.checks|length }} checks)
+{%- set bad = v.checks|rejectattr("passed")|list %}{% if bad %}<br><span class="wrong small">failed:
+{% for c in bad %} {{ c.name }}{% if c.advisory %} (advisory){% endif %}
+{%- if c.detail %}: {{ c.detail }}{% endif %}
+{{- ";" if not loop.last }}{% endfor %}</span>{% endif %}
 {%- if v.critic %}<br>critic {{ v.critic.critic }}:
  {{ "realistic" if v.critic.realistic else "NOT realistic" }},
  score {{ v.critic.score.text }}
 {%- if v.critic.reasons %}<br><span class="muted small">{{ v.critic.reasons|join("; ") }}</span>{% endif %}
 {%- endif %}{% else %}<span class="muted">not validated</span>{% endif %}</td></tr>
 {% endfor %}</table></div>
+
+<h2 id="strips">Your images under each corruption</h2>
+{% if d.class_counts %}<p>Images per class:
+{% for c in d.class_counts %}<strong>{{ c["class"] }}</strong> {{ c.n_images }}{{ " · " if not loop.last }}
+{%- endfor %}.</p>{% endif %}
+{% if strips %}<p class="muted">One image of this run
+(<code>{{ strips[0].s.image_id or "none" }}</code>), clean and at each severity,
+regenerated from the stored plan and seed: exactly what the model saw.</p>
+<div class="strips">{% for g in strips %}<div class="strip"><h4>{{ g.s.corruption }}</h4><div class="row">
+{%- for img in g.images %}<figure>{% if img %}<img src="{{ img }}"
+ alt="{{ g.s.corruption }} {{ g.s.labels[loop.index0] }}">
+{%- else %}<div class="ph">{{ g.s.note }}</div>{% endif %}
+<figcaption>{{ g.s.labels[loop.index0] }}</figcaption></figure>{% endfor %}</div></div>
+{% endfor %}</div>{% endif %}
 
 <h2 id="clean">Clean performance</h2>
 <div class="scroll"><table>
@@ -193,8 +235,10 @@ Reference: {{ model(ce.reference) }}. Below 1 = more robust than the reference;
 {% for m in ce.models %}<tr><td>{{ model(m.model) }}</td>
 {%- for c in m.per_corruption %}{{ num(c.relative_ce) }}{% endfor %}</tr>
 {% endfor %}</table></div></details>
-{% else %}<p>Not available: {% if run.labelled %}no reference model in this run
-(add <code>--reference MODEL</code> to <code>robustlens eval</code>){% else %}CE needs labels{% endif %}.</p>
+{% else %}<p>Not available: {% if run.labelled %}no reference model in this run. Set one in the brief
+(<code>reference_model: MODEL_ID</code>, for <code>robustlens chat</code> and <code>robustlens run</code>)
+or add <code>--reference MODEL_ID</code> to <code>robustlens eval</code>
+{%- else %}CE needs labels{% endif %}.</p>
 {% endif %}
 
 <h2 id="label-free">Label-free metrics</h2>
@@ -219,12 +263,15 @@ embeddings over clean and all severities (arXiv 2604.14973), mean over images. N
 <tr><th>Model</th><th class="num">Cells</th>
 {%- for s in tracking_signals %}<th class="num">{{ s }}</th>{% endfor %}</tr>
 {% for e in d.label_free %}<tr><td>{{ model(e.model) }}</td><td class="num">{{ e.tracking.n_cells }}</td>
-{%- for s in e.tracking.signals %}<td class="num">{{ s.r.text }}</td>{% endfor %}</tr>
+{%- for s in e.tracking.signals %}<td class="num">{{ s.display }}</td>{% endfor %}</tr>
 {% endfor %}</table></div>
 <p class="muted">Pearson r between each signal and the accuracy drop, across cells (Divergence Radius:
-across corruptions); “–” = not computable
-(fewer than 3 points or no variation). A signal that tracks well can stand in for accuracy where
-deployment has no labels.</p>
+across corruptions), with its bootstrap 95% interval over images; “–” = not computable.
+A comparison is not ranked when it is degenerate (the signal equals the accuracy drop by
+construction), constant, or rests on too few points. A signal that tracks well can stand in for
+accuracy where deployment has no labels.</p>
+{% for e in d.label_free %}{% if e.tracking.notes %}<ul class="tracking-notes">
+{% for n in e.tracking.notes %}<li>{{ model(e.model) }}: {{ n }}</li>{% endfor %}</ul>{% endif %}{% endfor %}
 {% else %}<p>Needs labels: without them accuracy cannot be compared with the label-free signals.</p>
 {% endif %}
 {% if fig.label_free_vs_accuracy %}<figure><img src="{{ fig.label_free_vs_accuracy }}"
@@ -234,16 +281,18 @@ deployment has no labels.</p>
 <h2 id="calibration">Calibration</h2>
 {% if d.calibration %}<div class="scroll"><table>
 <tr><th>Model</th><th class="num">ECE clean</th><th class="num">ECE mean corrupted</th>
-<th class="num">Worst ECE</th><th>Worst cell</th><th class="num">NLL clean</th>
+<th class="num">Worst ECE</th><th>Worst cell</th><th class="num">Debiased cal. error clean</th>
+<th class="num">NLL clean</th>
 <th class="num">NLL mean corrupted</th></tr>
 {% for c in d.calibration %}{% set w = c.worst_ece %}<tr><td>{{ model(c.model) }}</td>
 {{ num(c.clean.ece) }}{{ num(c.mean_corrupted.ece) }}
 <td class="num">{{ mv(w.ece) if w else "–" }}</td>
 <td>{{ w.corruption ~ " s" ~ w.severity_text if w else "–" }}</td>
-{{ num(c.clean.nll) }}{{ num(c.mean_corrupted.nll) }}</tr>
+{{ num(c.clean.ece_debiased) }}{{ num(c.clean.nll) }}{{ num(c.mean_corrupted.nll) }}</tr>
 {% endfor %}</table></div>
 <p class="muted">ECE: expected calibration error, 15 equal-width confidence bins (Guo et al. 2017).
 NLL: negative log-likelihood of the true class.</p>
+<p class="muted">{{ d.calibration_note }}</p>
 {% else %}<p>Calibration needs labels.</p>{% endif %}
 
 <h2 id="gallery">Failure gallery</h2>

@@ -95,9 +95,13 @@ class _Doc:
         self.figs = figs
         self.random = {m["id"] for m in self.run["models"] if m["random_weights"]}
         self.audited = [m["id"] for m in self.run["models"] if m["role"] != "reference"]
+        self.ckpt = {m["id"]: m["checkpoint_name"] for m in self.run["models"] if m.get("checkpoint_name")}
 
     def model(self, m: str) -> Md:
-        return Md(code(m) + (" ⚠ random weights" if m in self.random else ""))
+        ckpt = self.ckpt.get(m)
+        return Md(
+            code(m) + (f" ({code(ckpt)})" if ckpt else "") + (" ⚠ random weights" if m in self.random else "")
+        )
 
     def header(self) -> list[str]:
         d, run = self.d, self.run
@@ -112,12 +116,35 @@ class _Doc:
             "",
         ]
         out += [line for w in d["warnings"] for line in (f"> **Warning:** {text(w)}", "")]
-        out += ["## Executive summary", ""]
+        out += ["## Executive summary", "", *self.verdict()]
         summary = d["summary"]
         if summary["narrative"] is not None:
             out += [f"*{text(summary['label'])}*", "", block(summary["narrative"]), ""]
         generated = [f"- {text(s)}" for s in summary["generated"]]
         return [*out, "*generated from the numbers*", "", *generated, ""]
+
+    def verdict(self) -> list[str]:
+        v = self.d["verdict"]
+        out = ["**Verdict.** " + text(v["tolerance_text"]), ""]
+        out += [f"- {self.model(m['model'])}: **{text(m['text'])}**" for m in v["models"]]
+        if v["safety_fact"]:
+            out += ["", f"> **Most important safety fact:** {text(v['safety_fact'])}"]
+        return [*out, ""]
+
+    def strips(self) -> list[str]:
+        out = ["## Your images under each corruption", ""]
+        counts = self.d["class_counts"]
+        if counts:
+            out += [
+                "Images per class: " + " · ".join(f"**{text(c['class'])}** {c['n_images']}" for c in counts),
+                "",
+            ]
+        out += [
+            "Each corruption at every severity on one image of this run (thumbnails in `report.html`, "
+            "regenerated from the stored plan and seed).",
+            "",
+        ]
+        return out
 
     def brief(self) -> list[str]:
         b = self.d["brief"]
@@ -147,6 +174,14 @@ class _Doc:
             if v:
                 passed = sum(1 for ch in v["checks"] if ch["passed"])
                 verdict = f"{'passed' if v['ok'] else 'FAILED'} ({passed}/{len(v['checks'])} checks)"
+                bad = [
+                    ch["name"]
+                    + (" (advisory)" if ch.get("advisory") else "")
+                    + (f": {ch['detail']}" if ch["detail"] else "")
+                    for ch in v["checks"]
+                    if not ch["passed"]
+                ]
+                verdict += f"; failed: {'; '.join(bad)}" if bad else ""
                 if v["critic"]:
                     cr = v["critic"]
                     real = "realistic" if cr["realistic"] else "NOT realistic"
@@ -230,7 +265,12 @@ class _Doc:
         ce, run = self.d["corruption_error"], self.run
         out = ["## Corruption error (CE, mCE)", ""]
         if not ce:
-            why = "no reference model in this run." if run["labelled"] else "CE needs labels."
+            why = (
+                "no reference model in this run. Set one in the brief (`reference_model: MODEL_ID`, for "
+                "`robustlens chat` and `robustlens run`) or add `--reference MODEL_ID` to `robustlens eval`."
+                if run["labelled"]
+                else "CE needs labels."
+            )
             return [*out, f"Not available: {why}", ""]
         out += [
             "CE_c = Σ_s E_s,c(model) / Σ_s E_s,c(reference), top-1 error (Hendrycks & Dietterich 2019); "
@@ -278,11 +318,13 @@ class _Doc:
                 [
                     self.model(e["model"]),
                     e["tracking"]["n_cells"],
-                    *[s["r"]["text"] for s in e["tracking"]["signals"]],
+                    *[s["display"] for s in e["tracking"]["signals"]],
                 ]
                 for e in lf
             ]
             out += _table(["Model", "Cells", *signals], rows)
+            notes = [f"- {text(e['model'])}: {text(n)}" for e in lf for n in e["tracking"].get("notes", [])]
+            out += [*notes, ""] if notes else []
         if "label_free_vs_accuracy" in self.figs:
             out += [f"![label-free signals vs accuracy drop]({self.figs['label_free_vs_accuracy']})", ""]
         return out
@@ -297,6 +339,7 @@ class _Doc:
             "ECE mean corrupted",
             "Worst ECE",
             "Worst cell",
+            "Debiased cal. error clean",
             "NLL clean",
             "NLL mean corrupted",
         ]
@@ -310,11 +353,12 @@ class _Doc:
                     _mv(c["mean_corrupted"]["ece"]),
                     _mv(w["ece"]) if w else "–",
                     f"{w['corruption']} s{w['severity_text']}" if w else "–",
+                    _mv(c["clean"]["ece_debiased"]),
                     _mv(c["clean"]["nll"]),
                     _mv(c["mean_corrupted"]["nll"]),
                 ]
             )
-        return out + _table(head, rows)
+        return out + _table(head, rows) + [text(self.d["calibration_note"]), ""]
 
     def failures(self) -> list[str]:
         d, out = self.d, ["## Failure gallery", ""]
@@ -430,6 +474,7 @@ SECTIONS: tuple[Callable[[_Doc], list[str]], ...] = (
     _Doc.header,
     _Doc.brief,
     _Doc.plan,
+    _Doc.strips,
     _Doc.clean,
     _Doc.figures,
     _Doc.vulnerabilities,

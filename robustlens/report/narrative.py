@@ -41,14 +41,21 @@ def generated_summary(data: dict[str, Any]) -> list[str]:
             if w["drop"]
             else f"{ranking['label']} {_ci(w['value'])}"
         )
+        caveat = " — not significant: its 95% interval includes 0" if w.get("significant") is False else ""
         lines.append(
-            f"Largest damage: {w['corruption']} at severity {w['severity_text']} on {w['model']} ({what})."
+            f"Largest damage: {w['corruption']} at severity {w['severity_text']} on {w['model']} "
+            f"({what}){caveat}."
         )
     else:
         lines.append(f"No corruption changed the {ranking['label']} of any audited model.")
     collapsed = [c for c in data["collapse"] if c["severity"] is not None]
     if collapsed:
-        parts = [f"{c['corruption']} from severity {c['severity_text']} ({c['model_id']})" for c in collapsed]
+        parts = [
+            f"{c['corruption']} at severity {c['severity_text']} ({c['model_id']})"
+            if c.get("non_monotone")
+            else f"{c['corruption']} from severity {c['severity_text']} ({c['model_id']})"
+            for c in collapsed
+        ]
         lines.append("Collapse: " + "; ".join(parts) + ".")
     else:
         lines.append("No audited model collapsed within the tested severities.")
@@ -73,7 +80,7 @@ def _best_signal(data: dict[str, Any]) -> str | None:
                 continue
             text = (
                 f"Best label-free tracker of the accuracy drop: {s['label']} "
-                f"(r = {s['r']['text']} for {entry['model']})."
+                f"(r = {_ci(s['r'])} for {entry['model']})."
             )
             if best is None or abs(r) > best[0]:
                 best = (abs(r), text)

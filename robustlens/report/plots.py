@@ -171,7 +171,7 @@ def tracking_scatter(data: dict[str, Any]) -> Figure | None:
     tracking = {
         e["model"]: {s["signal"]: s["r"] for s in e["tracking"]["signals"]} for e in data["label_free"]
     }
-    fig = Figure(figsize=(3.6 * len(signals), 3.0), layout="constrained")
+    fig = Figure(figsize=(3.6 * len(signals), 3.0 + 0.25 * len(audited)), layout="constrained")
     axes = fig.subplots(1, len(signals), squeeze=False)[0]
     for ax, signal in zip(axes, signals, strict=True):
         for model_id in audited:
@@ -202,5 +202,6 @@ def tracking_scatter(data: dict[str, Any]) -> Figure | None:
         ax.axhline(0, color="#999999", linewidth=0.8)
         ax.set_xlabel({"lfp": "LFP (label flip probability)", "l2_drift": "embedding L2 drift"}[signal])
         ax.set_ylabel("accuracy drop")
-        ax.legend(loc="upper left")
+        # below the axes, never over the points (each panel's r differs, so one legend per panel)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=1)
     return fig

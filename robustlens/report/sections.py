@@ -10,6 +10,8 @@ from robustlens.evaluation.store import CLEAN
 from robustlens.report.formatting import SIGNAL_LABELS, SIGNALS, metric, scalar, sev
 from robustlens.schemas import AuditResult, FailureAnalysis
 
+NOT_RANKED = {"degenerate": "degenerate", "constant": "constant", "too_few": "too few points"}
+
 
 def heatmap(result: AuditResult, ranking: Ranking) -> dict[str, Any]:
     """Mean damage per audited model x corruption, averaged over the severities."""
@@ -36,6 +38,8 @@ def heatmap(result: AuditResult, ranking: Ranking) -> dict[str, Any]:
 
 
 def vulnerabilities(result: AuditResult, analysis: FailureAnalysis) -> list[dict[str, Any]]:
+    """The worst cells with their values; ``significant`` says whether the damage interval excludes
+    0 (``None`` without an interval), so no renderer calls noise the largest damage."""
     out = []
     for rank, w in enumerate(analysis.worst_cells, start=1):
         cell = result.cell(w.model_id, w.corruption, w.severity)
@@ -43,6 +47,13 @@ def vulnerabilities(result: AuditResult, analysis: FailureAnalysis) -> list[dict
         value = metrics.get(w.metric)
         # Only the accuracy ranking has a separate damage column; for LFP the damage is the value.
         drop = metric(metrics.get("accuracy_drop")) if w.metric == "accuracy" else None
+        # Significant: the damage interval excludes 0 (for cosine the damage is 1 - cosine < 1).
+        damage = drop or metric(value)
+        lo = (
+            damage["ci_low"]
+            if w.metric != "cosine"
+            else (None if damage["ci_high"] is None else 1 - damage["ci_high"])
+        )
         out.append(
             {
                 "rank": rank,
@@ -53,6 +64,7 @@ def vulnerabilities(result: AuditResult, analysis: FailureAnalysis) -> list[dict
                 "metric": w.metric,
                 "value": metric(value),
                 "drop": drop,
+                "significant": None if lo is None else lo > 0,
             }
         )
     return out
@@ -105,25 +117,63 @@ def label_free(result: AuditResult) -> list[dict[str, Any]]:
                     for s in result.plan.specs
                     if s.name in entry.get("divergence_radius", {})
                 ],
-                "tracking": {
-                    "n_cells": tracking.get("n_cells"),
-                    "signals": [
-                        {
-                            "signal": s,
-                            "label": SIGNAL_LABELS[s],
-                            "r": scalar(tracking.get(f"{s}_vs_accuracy_drop")),
-                            "over": "corruptions" if s == "divergence_radius" else "cells",
-                        }
-                        for s in SIGNALS
-                        if f"{s}_vs_accuracy_drop" in tracking
-                    ],
-                },
+                "tracking": _tracking(tracking),
             }
         )
     return out
 
 
+def _tracking(tracking: dict[str, Any]) -> dict[str, Any]:
+    """Each signal's r with its bootstrap interval; a comparison that cannot be ranked (degenerate,
+    constant, too few points: see ``aggregate._tracking``) shows why instead of an r to rank on."""
+    signals = []
+    for s in SIGNALS:
+        entry = tracking.get("signals", {}).get(s)
+        if entry is None:
+            continue
+        r = metric({k: entry.get(k) for k in ("value", "ci_low", "ci_high")})
+        status = entry.get("status", "ok")
+        ranked = status == "ok"
+        display = (
+            (f"{r['text']} ({r['ci_text']})" if r["ci_text"] else r["text"])
+            if ranked
+            else (f"not ranked ({NOT_RANKED[status]})")
+        )
+        signals.append(
+            {
+                "signal": s,
+                "label": SIGNAL_LABELS[s],
+                # No value to rank on unless the comparison is informative: nothing may crown it.
+                "r": r if ranked else metric(None),
+                "raw_r": [r["value"], r["ci_low"], r["ci_high"]],  # r and interval, ranked or not
+                "display": display,
+                "over": entry.get("over", "cells"),
+                "n_points": entry.get("n_points"),
+                "status": status,
+                "ranked": ranked,
+                "reason": entry.get("reason"),
+            }
+        )
+    notes = [f"{x['label']}: not ranked, {x['reason']}." for x in signals if not x["ranked"]]
+    return {
+        "n_cells": tracking.get("n_cells"),
+        "min_points": tracking.get("min_points"),
+        "signals": signals,
+        "notes": notes,
+    }
+
+
+ECE_NOTE = (
+    "Plug-in ECE is biased upward: sampling noise in each bin adds to |accuracy - confidence|, so even "
+    "a perfectly calibrated model scores above 0 and its interval does not cover 0. The debiased "
+    "calibration error (Kumar et al. 2019, debiased squared l2 error, shown as its signed square "
+    "root) removes that bias: an interval that covers 0 means no detectable miscalibration."
+)
+
+
 def calibration(result: AuditResult) -> list[dict[str, Any]]:
+    """Per audited model: ECE, debiased calibration error and NLL, clean and mean corrupted, plus
+    the worst-ECE cell; ``ECE_NOTE`` is the footnote every renderer prints with this table."""
     out = []
     for model_id in result.models:
         clean = result.cell(model_id, CLEAN, 0.0)
@@ -137,7 +187,7 @@ def calibration(result: AuditResult) -> list[dict[str, Any]]:
         out.append(
             {
                 "model": model_id,
-                "clean": {m: metric(clean.metrics.get(m)) for m in ("ece", "nll")},
+                "clean": {m: metric(clean.metrics.get(m)) for m in ("ece", "ece_debiased", "nll")},
                 "mean_corrupted": {m: metric(mean.get(m)) for m in ("ece", "nll")},
                 "worst_ece": None
                 if worst is None or "ece" not in worst.metrics

@@ -10,6 +10,7 @@ import pytest
 from scipy.optimize import minimize
 
 from robustlens.evaluation import metrics as M
+from robustlens.evaluation.stats import bootstrap_ci
 
 RNG = np.random.default_rng(1234)
 
@@ -306,3 +307,46 @@ def test_corruption_errors_degenerate_denominators() -> None:
     assert math.isnan(M.mean_corruption_error({"a": 1.0, "b": float("nan")}))
     with pytest.raises(ValueError, match="one error per severity"):
         M.corruption_error([0.1, 0.2], [0.3])
+
+
+# ------------------------------------------------------------------------ debiased calibration error
+
+
+def _two_class_model(n: int, gap: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence ~ U(0.5, 1) on class 0; the label is 0 with probability ``conf - gap`` (gap 0 =
+    perfectly calibrated by construction)."""
+    rng = np.random.default_rng(seed)
+    conf = rng.uniform(0.5, 1.0, n)
+    correct = rng.random(n) < conf - gap
+    probs = np.stack([conf, 1 - conf], axis=1)
+    return probs, np.where(correct, 0, 1)
+
+
+def test_plugin_ece_interval_misses_zero_debiased_covers_it_when_calibrated() -> None:
+    """Plug-in ECE is biased upward (its interval excludes 0 for a calibrated model); the debiased
+    estimate (Kumar et al. 2019) is near 0 and its interval covers 0."""
+    probs, y = _two_class_model(400, 0.0, seed=3)
+    _, lo, _ = bootstrap_ci(M.expected_calibration_error, probs, y, n_boot=400, seed=1)
+    assert lo > 0
+    value, lo, hi = bootstrap_ci(M.debiased_calibration_error, probs, y, n_boot=400, seed=1)
+    assert lo < 0 < hi and abs(value) < M.expected_calibration_error(probs, y)
+
+
+def test_debiased_calibration_error_detects_miscalibration() -> None:
+    probs, y = _two_class_model(400, 0.2, seed=3)
+    value, lo, _ = bootstrap_ci(M.debiased_calibration_error, probs, y, n_boot=400, seed=1)
+    assert lo > 0.1 and value == pytest.approx(0.2, abs=0.05)
+
+
+def test_debiased_calibration_error_matches_per_bin_formula() -> None:
+    probs, y = _two_class_model(60, 0.1, seed=5)
+    conf, correct = probs.max(1), (probs.argmax(1) == y).astype(float)
+    total = 0.0
+    for m in range(15):
+        inside = (conf > m / 15) & (conf <= (m + 1) / 15)
+        k = inside.sum()
+        if k >= 2:
+            acc = correct[inside].mean()
+            total += k / 60 * ((acc - conf[inside].mean()) ** 2 - acc * (1 - acc) / (k - 1))
+    assert M.debiased_calibration_error(probs, y) == pytest.approx(np.sign(total) * np.sqrt(abs(total)))
+    assert math.isnan(M.debiased_calibration_error(np.zeros((0, 2)), np.zeros(0, dtype=int)))

@@ -121,7 +121,12 @@ def test_models_list_cached_json_and_80_columns(
     assert main(["models", "list", "--cached", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     entries = {m["id"]: m for m in payload["models"]}
-    assert set(entries) == {"hf:rl-test/tiny-clip", "openclip:hf-hub:rl-test/tiny-oc", "demo:textile"}
+    assert set(entries) == {
+        "hf:rl-test/tiny-clip",
+        "openclip:hf-hub:rl-test/tiny-oc",
+        "demo:textile",
+        "demo:textile-robust",
+    }
     assert all(m["cached"] for m in entries.values())
     assert entries["hf:rl-test/tiny-clip"]["prefix"] == "hf"
     assert payload["cache_locations"]["huggingface"] == str(fake_hf_home / "hub")

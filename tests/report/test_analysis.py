@@ -44,7 +44,7 @@ def test_collapse_points_and_examples_agree_with_the_records(audit_run: Run) -> 
             s: result.cell(point.model_id, point.corruption, s).metrics["accuracy"].value
             for s in result.plan.severities
         }  # type: ignore[union-attr]
-        collapsed = [s for s, a in accs.items() if a < 0.5 * clean]
+        collapsed = [s for s, a in accs.items() if a <= 0.5 * clean]
         assert point.severity == (min(collapsed) if collapsed else None)
     store = RunStore(audit_run.dir)
     for ex in analysis.examples:

@@ -129,7 +129,10 @@ def test_rebuild_is_byte_identical(audit_run: Run, tmp_path: Path) -> None:
     shutil.copytree(audit_run.dir, copy, ignore=shutil.ignore_patterns("report"))
     for run_dir in (audit_run.dir, copy):
         write_report(run_dir)
-        after = files(run_dir / "report")
+        # the report names its own run folder ("Rebuild this report: robustlens report RUN"), so a
+        # copy differs in that path only
+        own, orig = str(run_dir).encode(), str(audit_run.dir).encode()
+        after = {k: v.replace(own, orig) for k, v in files(run_dir / "report").items()}
         assert after.keys() == before.keys()
         changed = [str(k) for k in before if before[k] != after[k]]
         assert not changed, f"rebuilt files differ: {changed}"
@@ -206,3 +209,59 @@ def test_brief_and_critic_verdicts_are_shown(tmp_path: Path) -> None:
     for doc in (paths["html"].read_text(), paths["md"].read_text()):
         assert "Robustness audit — textile line" in doc and "line-scan camera" in doc
         assert "NOT realistic" in doc and "blur this strong needs a broken lens" in doc and "0.250" in doc
+
+
+def test_failed_check_reference_hint_and_checkpoint_are_named(tmp_path: Path) -> None:
+    run, result = synthetic_run(tmp_path / "run")
+    checks = [
+        Check(name="ssim", passed=True),
+        Check(name="monotone_damage", passed=False, detail="severity 3 milder than 2"),
+    ]
+    validation = [ValidationReport(spec_name="blur", ok=False, checks=checks)]
+    brief = DomainBrief(domain="textile line", checkpoints={result.models[0]: "/weights/line-v7.pt"})
+    result.model_copy(update={"brief": brief, "validation": validation}).save(run / "result.json")
+    paths = write_report(run, ("html", "md"))
+    for raw in (html.unescape(paths["html"].read_text()), paths["md"].read_text()):
+        doc = " ".join(raw.split())
+        assert "FAILED (1/2 checks)" in doc and "monotone" in doc and "severity 3 milder than 2" in doc
+        assert "reference_model: MODEL_ID" in doc and "--reference MODEL_ID" in doc  # no reference here
+        assert "line-v7.pt" in doc
+
+
+def test_images_per_class_and_severity_strips_of_the_users_images(audit_run: Run) -> None:
+    data, page, md = load(audit_run)
+    images = json.loads((audit_run.dir / "images.json").read_text(encoding="utf-8"))["images"]
+    names = audit_run.result.class_names or []
+    expected = [
+        {"class": n, "n_images": sum(1 for i in images if i["label"] == k)} for k, n in enumerate(names)
+    ]
+    assert data["class_counts"] == expected and sum(c["n_images"] for c in expected) == len(images)
+    for c in expected:
+        assert f"<strong>{c['class']}</strong> {c['n_images']}" in page
+        assert f"**{c['class']}** {c['n_images']}" in md
+    plan = audit_run.result.plan
+    assert [s["corruption"] for s in data["strips"]] == [s.name for s in plan.specs]
+    first = min(i["id"] for i in images)
+    assert all(s["image_id"] == first and s["note"] == "" for s in data["strips"])
+    for spec in plan.specs:
+        for label in ["clean", *(f"s{v:g}" for v in plan.severities)]:
+            assert f'alt="{spec.name} {label}"' in page, (spec.name, label)
+
+
+def test_scatter_legend_sits_outside_the_axes(audit_run: Run) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from robustlens.report.plots import tracking_scatter
+
+    data, _, _ = load(audit_run)
+    fig = tracking_scatter(data)
+    assert fig is not None
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    whole = fig.bbox
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        box = legend.get_window_extent(renderer)
+        assert not box.overlaps(ax.get_window_extent(renderer)), "the legend covers the plot"
+        assert whole.x0 - 1 <= box.x0 and box.x1 <= whole.x1 + 1 and whole.y0 - 1 <= box.y0

@@ -41,6 +41,7 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     identity={"amplitude": 0.0},
     geometric=True,
     tags=IMAGENET_C,
+    fidelity=("different", "a monotone displacement ladder; ImageNet-C's (alpha, sigma) schedule is not."),
 )
 class Elastic(Primitive):
     """Elastic deformation: wobbly, locally stretched content (soft material, rolling shutter, jitter).
@@ -50,6 +51,8 @@ class Elastic(Primitive):
     2003) moves each pixel by at most ``amplitude`` reference pixels. ImageNet-C's own ladder mixes
     an affine jitter with a non-monotone (alpha, sigma) schedule, so the ladder here is a
     monotone amplitude at a fixed ``smoothness`` instead.
+
+    ImageNet-C fidelity: different, deliberately (milder at severities 1-3 at 224 px).
     """
 
     amplitude: float = Field(

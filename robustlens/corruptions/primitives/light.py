@@ -62,11 +62,14 @@ def _hsv_channel(image: np.ndarray, channel: int, scale: float, offset: float) -
     stochastic=False,
     tags=IMAGENET_C,
     backend="opencv",
+    fidelity=("exact", "ImageNet-C's HSV value shifts .1 .. .5."),
 )
 class Brightness(Primitive):
     """Brighter scene: strong ambient light lifts every pixel's HSV value (ImageNet-C brightness).
 
     ``shift`` is added to the HSV value channel, as in ImageNet-C (levels .1, .2, .3, .4, .5).
+
+    ImageNet-C fidelity: exact (float32 OpenCV HSV instead of scikit-image's float64).
     """
 
     shift: float = Field(0.3, ge=0.0, le=1.0, description="increase of HSV value, fraction of full scale")
@@ -83,12 +86,15 @@ class Brightness(Primitive):
     stochastic=False,
     tags=IMAGENET_C,
     backend="opencv",
+    fidelity=("exact", "ImageNet-C's contrast factors .4 .. .05 about the per-channel mean."),
 )
 class Contrast(Primitive):
     """Reduced contrast: haze, dull light or a flat camera profile pull colours toward the mean.
 
     Each channel is compressed toward its image mean by ``1 - reduction``; ImageNet-C's contrast
     factors .4, .3, .2, .1, .05 are reductions .6, .7, .8, .9, .95.
+
+    ImageNet-C fidelity: exact.
     """
 
     reduction: float = Field(0.8, ge=0.0, le=1.0, description="fraction of contrast removed (1 = flat image)")
@@ -109,6 +115,10 @@ class Contrast(Primitive):
     stochastic=False,
     tags=IMAGENET_C,
     backend="opencv",
+    fidelity=(
+        "different",
+        "a monotone ladder in one direction; ImageNet-C desaturates at 1-2, then saturates.",
+    ),
 )
 class Saturate(Primitive):
     """Wrong colour saturation: over-vivid camera or display profile, or washed-out faded colour.
@@ -117,6 +127,8 @@ class Saturate(Primitive):
     .2 (over-saturation). Its ladder is not monotone, so here one ``mode`` is chosen and ``gain``
     grows with severity: ``over`` multiplies saturation by ``gain`` and adds ``offset`` (ImageNet-C's
     upper levels), ``under`` divides it by ``gain`` (gain 10 is ImageNet-C's .1).
+
+    ImageNet-C fidelity: different, deliberately (a severity must mean one direction of error).
     """
 
     gain: float = Field(3.5, ge=1.0, le=30.0, description="saturation multiplier (over) or divisor (under)")
