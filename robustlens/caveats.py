@@ -61,6 +61,17 @@ def _cell(model_id: str, corruption: str, severity: float) -> str:
     return f"{model_id} {corruption}" + ("" if corruption == CLEAN else f" s{severity:g}")
 
 
+SHOWN_ITEMS = 6  # a warning names at most this many cells in its text; "items" keeps them all (report.json)
+
+
+def _listed(items: list[str]) -> str:
+    """The first few items of a warning, and how many more are in report.json (a banner that lists 33
+    cells buries the verdict below it)."""
+    head = "; ".join(items[:SHOWN_ITEMS])
+    rest = len(items) - SHOWN_ITEMS
+    return head + (f"; and {rest} more (all listed in report.json)" if rest > 0 else "")
+
+
 def _names(result: AuditResult) -> list[str]:
     return list(result.class_names or [])
 
@@ -164,7 +175,7 @@ def non_monotone(result: AuditResult, store: RunStore, ranking: Ranking) -> list
     return [
         {
             "kind": "non_monotone",
-            "text": "Non-monotone severity curves: " + "; ".join(items) + ". A higher severity hurt "
+            "text": "Non-monotone severity curves: " + _listed(items) + ". A higher severity hurt "
             "significantly less than a lower one, so the ladder is not ordered for this model and no "
             "single severity threshold describes it.",
             "items": items,
@@ -225,7 +236,7 @@ def one_class_cells(result: AuditResult, store: RunStore) -> list[Caveat]:
         {
             "kind": "one_class",
             "text": f"One-class collapse: {len(items)} of {total} cells predict a single class for at "
-            f"least {ONE_CLASS:.0%} of their images: {'; '.join(items)}. There the model no longer "
+            f"least {ONE_CLASS:.0%} of their images: {_listed(items)}. There the model no longer "
             "discriminates, and accuracy only reflects that class's share of the images.",
             "items": items,
         }

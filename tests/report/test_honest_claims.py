@@ -222,3 +222,13 @@ def test_cli_tracking_line_shows_intervals_and_refusals(degenerate: dict[str, An
     assert "lfp not ranked (degenerate)" in line and "divergence_radius not ranked (too_few)" in line
     l2 = degenerate["result"].summary["models"][MODEL]["label_free_tracking"]["signals"]["l2_drift"]
     assert f"l2_drift r={l2['value']:+.2f} [{l2['ci_low']:+.2f}, {l2['ci_high']:+.2f}]" in line
+
+
+def test_a_long_warning_names_a_few_cells_and_keeps_all_in_the_json() -> None:
+    from robustlens.caveats import SHOWN_ITEMS, _listed
+
+    items = [f"m fog s{i}" for i in range(SHOWN_ITEMS + 27)]
+    text = _listed(items)
+    assert text.startswith("m fog s0; m fog s1") and f"m fog s{SHOWN_ITEMS - 1}" in text
+    assert f"m fog s{SHOWN_ITEMS};" not in text and "and 27 more (all listed in report.json)" in text
+    assert _listed(items[:2]) == "m fog s0; m fog s1"
