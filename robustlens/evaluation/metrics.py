@@ -143,20 +143,29 @@ def expected_calibration_error(probs: np.ndarray, y_true: Labels, n_bins: int = 
     the bootstrap interval of ECE does not cover 0. Use :func:`debiased_calibration_error` to ask
     whether a model is miscalibrated at all.
     """
+    bins = _confidence_bins(probs, y_true, n_bins)
+    if bins is None:
+        return float("nan")
+    count, hits, conf_sum, n = bins
+    # sum_m |B_m|/N * |acc_m - conf_m| == sum_m |sum_{i in B_m} (correct_i - conf_i)| / N
+    return float(np.abs((hits - conf_sum)[count > 0]).sum() / n)
+
+
+def _confidence_bins(
+    probs: np.ndarray, y_true: Labels, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """Equal-width confidence bins: per bin the image count, correct count and confidence sum, and N
+    (None when there are no images). Shared by ECE and its debiased variant so both bin alike."""
     p, y = _probs(probs, y_true)
     if n_bins < 1:
         raise ValueError(f"n_bins must be >= 1, got {n_bins}")
     if y.size == 0:
-        return float("nan")
+        return None
     conf, correct = p.max(axis=1), (p.argmax(axis=1) == y).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    idx = np.digitize(conf, edges[1:-1], right=True)
+    idx = np.digitize(conf, np.linspace(0.0, 1.0, n_bins + 1)[1:-1], right=True)
     count = np.bincount(idx, minlength=n_bins)
-    gap = np.bincount(idx, weights=correct, minlength=n_bins) - np.bincount(
-        idx, weights=conf, minlength=n_bins
-    )
-    # sum_m |B_m|/N * |acc_m - conf_m| == sum_m |sum_{i in B_m} (correct_i - conf_i)| / N
-    return float(np.abs(gap[count > 0]).sum() / y.size)
+    hits = np.bincount(idx, weights=correct, minlength=n_bins)
+    return count, hits, np.bincount(idx, weights=conf, minlength=n_bins), int(y.size)
 
 
 def debiased_squared_ece_from_bins(
@@ -194,17 +203,10 @@ def debiased_calibration_error(probs: np.ndarray, y_true: Labels, n_bins: int = 
     0. It is an RMS (l2) error, so it is not numerically comparable with the l1 ECE. ``nan`` when
     empty.
     """
-    p, y = _probs(probs, y_true)
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
-    if y.size == 0:
+    bins = _confidence_bins(probs, y_true, n_bins)
+    if bins is None:
         return float("nan")
-    conf, correct = p.max(axis=1), (p.argmax(axis=1) == y).astype(np.float64)
-    idx = np.digitize(conf, np.linspace(0.0, 1.0, n_bins + 1)[1:-1], right=True)
-    count = np.bincount(idx, minlength=n_bins)
-    hits = np.bincount(idx, weights=correct, minlength=n_bins)
-    conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
-    return float(signed_sqrt(debiased_squared_ece_from_bins(count, hits, conf_sum, y.size)))
+    return float(signed_sqrt(debiased_squared_ece_from_bins(*bins)))
 
 
 def negative_log_likelihood(probs: np.ndarray, y_true: Labels, eps: float = 1e-12) -> float:
