@@ -7,88 +7,21 @@ Every number is a ``text`` field of the report data.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from typing import Any
 
 from robustlens.report.context import ReportContext
 from robustlens.report.formatting import upfirst
+from robustlens.report.md_results import ResultSections
+from robustlens.report.md_text import Data, Md, _mv, _table, block, code, text
 
 FIGURE_FILES = {
     "heatmap": "figures/heatmap.png",
     "severity_curves": "figures/severity_curves.png",
     "label_free_vs_accuracy": "figures/label_free_vs_accuracy.png",
 }
-Data = dict[str, Any]
 
 
-class Md(str):
-    """Markdown this renderer wrote itself (escaped text plus its own ``**``/backtick markup).
-
-    Everything else that reaches a table is treated as untrusted text and escaped: the brief, the
-    plan and every LLM text are user- or model-controlled, and ``report.md`` is opened in viewers
-    (GitHub, IDEs) that render links, images and some raw HTML. Escaping by default, as Jinja's
-    autoescape does for ``report.html``, means a forgotten call cannot leak markup.
-    """
-
-
-_SPECIAL = re.compile(r"([\\`*\[\]|~])")
-_LONE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")  # intraword _ is plain text in GFM
-_LINK_PAREN = re.compile(r"(?<=\])\(")  # '](' would start a link or image destination
-_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data|file)(\s*):")
-_BLOCK_START = re.compile(r"^(#|=|-|\+|\d+[.)])")
-_UNESCAPED_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")
-
-
-def text(value: Any) -> Md:
-    """Untrusted text as inert, one-line Markdown that still reads as the original.
-
-    HTML is entity-escaped (no tags, no entities smuggled in), Markdown punctuation that could open
-    emphasis, code, links or images is backslash-escaped, ``javascript:``-like schemes lose their
-    colon, and newlines become spaces so text cannot start a heading, list or table row.
-    """
-    s = " ".join(str(value).split())
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = _SPECIAL.sub(r"\\\1", s)
-    s = _LONE_UNDERSCORE.sub(r"\\_", s)
-    s = _LINK_PAREN.sub(r"\\(", s)
-    return Md(_SCHEME.sub(r"\1\2\\:", s))
-
-
-def block(value: Any) -> Md:
-    """Untrusted multi-paragraph text (an LLM narrative): paragraphs kept, each one made inert."""
-    paragraphs = [text(p) for p in re.split(r"\n\s*\n", str(value)) if p.strip()]
-    return Md("\n\n".join(_BLOCK_START.sub(r"\\\1", p) for p in paragraphs))
-
-
-def code(value: Any) -> Md:
-    """Untrusted text as an inline code span (ids, paths, commands): literal whatever it holds."""
-    s = " ".join(str(value).split())
-    longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""
-    return Md(f"{fence}{pad}{s}{pad}{fence}")
-
-
-def _cell(value: Any) -> str:
-    """A table cell: untrusted values escaped; a '|' that is not escaped yet cannot split the row."""
-    s = value if isinstance(value, Md) else text(value)
-    return _UNESCAPED_PIPE.sub(r"\1\\|", s.replace("\n", " "))
-
-
-def _mv(x: Data) -> str:
-    return f"{x['text']} ({x['ci_text']})" if x.get("ci_text") else x["text"]
-
-
-def _table(header: list[Any], rows: list[list[Any]], right_from: int = 1) -> list[str]:
-    """A GFM table; columns from ``right_from`` on are right-aligned (numbers)."""
-    align = ["---" if i < right_from else "---:" for i in range(len(header))]
-    out = ["| " + " | ".join(_cell(h) for h in header) + " |", "| " + " | ".join(align) + " |"]
-    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return [*out, ""]
-
-
-class _Doc:
+class _Doc(ResultSections):
     def __init__(self, data: Data, figs: dict[str, str]) -> None:
         self.d = data
         self.run = data["run"]
@@ -226,139 +159,6 @@ class _Doc:
             out += ["## Severity curves", "", f"![severity curves]({self.figs['severity_curves']})", ""]
             out += [f"{text(label)} against severity; shaded: bootstrap 95% interval.", ""]
         return out
-
-    def vulnerabilities(self) -> list[str]:
-        run, ranking = self.run, self.run["ranking"]
-        out = ["## Ranked vulnerabilities", ""]
-        if self.d["vulnerabilities"]:
-            two = ranking["drop_metric"] is not None  # otherwise the damage is the value itself
-            head = ["#", "Model", "Corruption", "Severity", upfirst(ranking["label"])]
-            head += [upfirst(ranking["damage_label"])] if two else []
-            rows = [
-                [v["rank"], self.model(v["model"]), v["corruption"], v["severity_text"], _mv(v["value"])]
-                + ([_mv(v["drop"])] if two else [])
-                for v in self.d["vulnerabilities"]
-            ]
-            out += _table(head, rows, 3)
-        else:
-            out += [f"No corrupted cell lost {text(ranking['label'])}: nothing to rank.", ""]
-        at = {(p["model_id"], p["corruption"]): p for p in self.d["collapse"]}
-        rows = [
-            [
-                self.model(m),
-                *[
-                    at[(m, c)]["severity_text"] if at[(m, c)]["severity"] is not None else "none"
-                    for c in run["corruptions"]
-                ],
-            ]
-            for m in self.audited
-        ]
-        out += [
-            "### Collapse points",
-            "",
-            f"First severity at which a model collapses ({text(run['collapse_rule'])}); ",
-        ]
-        out[-1] += f"none = holds up to severity {text(run['severities'][-1])}."
-        return [*out, "", *_table(["Model", *run["corruptions"]], rows)]
-
-    def corruption_error(self) -> list[str]:
-        ce, run = self.d["corruption_error"], self.run
-        out = ["## Corruption error (CE, mCE)", ""]
-        if not ce:
-            why = (
-                "no reference model in this run. Set one in the brief (`reference_model: MODEL_ID`, for "
-                "`robustlens chat` and `robustlens run`) or add `--reference MODEL_ID` to `robustlens eval`."
-                if run["labelled"]
-                else "CE needs labels."
-            )
-            return [*out, f"Not available: {why}", ""]
-        out += [
-            "CE_c = Σ_s E_s,c(model) / Σ_s E_s,c(reference), top-1 error (Hendrycks & Dietterich 2019); "
-            f"reference {self.model(ce['reference'])}. – = undefined.",
-            "",
-        ]
-        head = ["Model", *[f"CE {c}" for c in run["corruptions"]], "mCE", "Relative mCE"]
-        rows = [
-            [
-                self.model(m["model"]),
-                *[_mv(c["ce"]) for c in m["per_corruption"]],
-                _mv(m["mce"]),
-                _mv(m["relative_mce"]),
-            ]
-            for m in ce["models"]
-        ]
-        out += [*_table(head, rows), "Relative CE per corruption:", ""]
-        rows = [
-            [self.model(m["model"]), *[_mv(c["relative_ce"]) for c in m["per_corruption"]]]
-            for m in ce["models"]
-        ]
-        return out + _table(["Model", *run["corruptions"]], rows)
-
-    def label_free(self) -> list[str]:
-        lf, labels = self.d["label_free"], self.d["metric_labels"]
-        shown = [
-            m
-            for m in ("lfp", "cosine", "l2_drift", "confidence_drop")
-            if any(m in e["mean_corrupted"] for e in lf)
-        ]
-        radius = [r["corruption"] for r in lf[0]["divergence_radius"]] if lf else []
-        head = ["Model", *[f"Mean {labels.get(m, m)}" for m in shown]]
-        means = [
-            [self.model(e["model"]), *[_mv(e["mean_corrupted"].get(m, {"text": "–"})) for m in shown]]
-            for e in lf
-        ]
-        out = ["## Label-free metrics", "", *_table(head, means)]
-        if radius:
-            rows = [[self.model(e["model"]), *[_mv(r["radius"]) for r in e["divergence_radius"]]] for e in lf]
-            out += ["Divergence Radius per corruption:", "", *_table(["Model", *radius], rows)]
-        signals = [s["label"] for s in lf[0]["tracking"]["signals"]] if lf else []
-        if signals:
-            out += ["How well they track accuracy on this run (Pearson r with the accuracy drop):", ""]
-            rows = [
-                [
-                    self.model(e["model"]),
-                    e["tracking"]["n_cells"],
-                    *[s["display"] for s in e["tracking"]["signals"]],
-                ]
-                for e in lf
-            ]
-            out += _table(["Model", "Cells", *signals], rows)
-            notes = [f"- {text(e['model'])}: {text(n)}" for e in lf for n in e["tracking"].get("notes", [])]
-            out += [*notes, ""] if notes else []
-        if "label_free_vs_accuracy" in self.figs:
-            out += [f"![label-free signals vs accuracy drop]({self.figs['label_free_vs_accuracy']})", ""]
-        return out
-
-    def calibration(self) -> list[str]:
-        out = ["## Calibration", ""]
-        if not self.d["calibration"]:
-            return [*out, "Calibration needs labels.", ""]
-        head = [
-            "Model",
-            "ECE clean",
-            "ECE mean corrupted",
-            "Worst ECE",
-            "Worst cell",
-            "Debiased cal. error clean",
-            "NLL clean",
-            "NLL mean corrupted",
-        ]
-        rows = []
-        for c in self.d["calibration"]:
-            w = c["worst_ece"]
-            rows.append(
-                [
-                    self.model(c["model"]),
-                    _mv(c["clean"]["ece"]),
-                    _mv(c["mean_corrupted"]["ece"]),
-                    _mv(w["ece"]) if w else "–",
-                    f"{w['corruption']} s{w['severity_text']}" if w else "–",
-                    _mv(c["clean"]["ece_debiased"]),
-                    _mv(c["clean"]["nll"]),
-                    _mv(c["mean_corrupted"]["nll"]),
-                ]
-            )
-        return out + _table(head, rows) + [text(self.d["calibration_note"]), ""]
 
     def failures(self) -> list[str]:
         d, out = self.d, ["## Failure gallery", ""]
