@@ -136,7 +136,7 @@ def score_run(
 
 def score_scenario(scenario: Scenario, runs: Sequence[RunScore]) -> ScenarioScore:
     from robustlens.evals.scorers import majority_plan
-    from robustlens.llm.offline import match_domain
+    from robustlens.llm.knowledge import match_domain
 
     domain, confidence = match_domain(scenario.brief)
     valid = [r for r in runs if r.valid]
