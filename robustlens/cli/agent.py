@@ -19,16 +19,15 @@ from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.padding import Padding
 from rich.text import Text
 
+from robustlens.cli.agent_output import plan_table, print_plan, show_event
 from robustlens.cli.app import app, console, err_console
 from robustlens.cli.evaluate import LiveProgress
 from robustlens.errors import UserInputError
 
 LLM_HELP = "OpenAI-compatible endpoint (default: $ROBUSTLENS_LLM_BASE_URL; none = offline expert)."
 CHECKPOINT_HELP = "Local weights for a model: MODEL_ID=PATH (repeatable; overrides the brief's checkpoints)."
-WIDE = 110  # below this many columns the plan is printed stacked, one corruption per block
 
 
 def _llm(base_url: str | None, model: str | None, timeout: float) -> Any:
@@ -59,53 +58,6 @@ def _options(
         batch_size=batch_size,
         checkpoints=dict(checkpoints or {}),
     )
-
-
-def show_event(line: str) -> None:
-    console.print(Text.assemble(("• ", "cyan"), str(line)))
-
-
-def plan_table(node: str, update: dict[str, Any]) -> None:
-    """After validation: the plan with each spec's recipe, rationale and verdict."""
-    if node != "validate" or not update.get("plan"):
-        return
-    print_plan(update["plan"], update.get("validation", []))
-
-
-def print_plan(plan: dict[str, Any], validation: list[dict[str, Any]]) -> None:
-    """A table on wide terminals; stacked blocks below ``WIDE`` columns, so no name is cut or squeezed."""
-    verdicts = {v["spec_name"]: v for v in validation or []}
-    rows = []
-    for spec in plan["specs"]:
-        v = verdicts.get(spec["name"])
-        critic = (v or {}).get("critic") or {}
-        verdict = (
-            f"{'realistic' if critic.get('realistic') else 'unrealistic'} {float(critic.get('score', 0)):.2f}"
-            if critic
-            else "-"
-        )
-        checks = "-" if v is None else ("pass" if v.get("ok") else "fail")
-        recipe = " + ".join(str(c["name"]) for c in spec["recipe"])
-        rows.append((str(spec["name"]), recipe, str(spec.get("rationale", "")), checks, verdict))
-    severities = ", ".join(f"{float(s):g}" for s in plan.get("severities", []))
-    title = f"Corruption plan ({len(rows)} corruption{'s' * (len(rows) != 1)}; severities {severities})"
-    if console.width >= WIDE:
-        from rich.table import Table
-
-        table = Table(title=title, title_justify="left")
-        for col in ("corruption", "recipe", "why it happens here", "checks", "critic"):
-            table.add_column(col, overflow="fold")
-        for row in rows:
-            table.add_row(*(Text(cell) for cell in row))
-        console.print(table)
-        return
-    console.print(Text(title, style="bold"))
-    for i, (name, recipe, why, checks, verdict) in enumerate(rows, start=1):
-        console.print(Text.assemble(f"{i:>2}. ", (name, "bold"), f"  checks {checks}, critic {verdict}"))
-        if recipe != name:
-            console.print(Padding(Text(f"recipe: {recipe}"), (0, 0, 0, 4)))
-        if why:
-            console.print(Padding(Text(f"why: {why}"), (0, 0, 0, 4)))
 
 
 @app.command("run")
