@@ -27,6 +27,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from robustlens.corruptions import FAMILIES, REGISTRY
 from robustlens.errors import UserInputError, describe_validation, did_you_mean
+from robustlens.expert.facts import ExpectedFacts
 from robustlens.schemas import SLUG, DomainBrief, Model
 
 
@@ -118,12 +119,39 @@ class Rules(Model):
         return None
 
 
+class Paraphrase(Model):
+    """The same deployment told in other words: replaces the brief's free-text fields that are given.
+
+    A good planner gives (nearly) the same plan for every paraphrase of one deployment; the eval
+    scores that as the Jaccard similarity of the chosen primitives.
+    """
+
+    domain: str | None = None
+    description: str | None = None
+    imaging_setup: str | None = None
+    deployment_conditions: list[str] | None = None
+
+    def apply(self, brief: DomainBrief) -> DomainBrief:
+        """The brief with this paraphrase's fields swapped in (models, labels, budget, seed kept)."""
+        return brief.model_copy(update=self.model_dump(exclude_none=True))
+
+
 class Scenario(Model):
     """One eval case: a domain brief and the expert rules its plans are scored against."""
 
     name: str
     brief: DomainBrief
     rules: Rules = Field(default_factory=Rules)
+    expect_facts: ExpectedFacts | None = Field(
+        None, description="imaging-chain facts a correct reading of the brief must find (routing metric)"
+    )
+    paraphrases: list[Paraphrase] = Field(
+        default_factory=list, description="the same deployment in other words (consistency metric)"
+    )
+
+    def briefs(self) -> list[DomainBrief]:
+        """The brief and each paraphrase of it, in file order."""
+        return [self.brief, *(p.apply(self.brief) for p in self.paraphrases)]
 
     @field_validator("name")
     @classmethod

@@ -1,0 +1,1 @@
+"""Investigation after the first evaluation: operating envelope, failure slices, compound chains."""
