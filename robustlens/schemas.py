@@ -128,6 +128,11 @@ class DomainBrief(Persisted):
     tolerance: Tolerance | None = Field(
         None, description="acceptable degradation for the verdict (default: accuracy drop 0.05, or LFP 0.1)"
     )
+    chain: dict[str, Any] = Field(
+        default_factory=dict,
+        description="imaging-chain facts the user confirmed or corrected (override what the expert infers), "
+        "e.g. {scene: [indoor], sky_in_view: false}; fields as in robustlens.expert.facts.ChainFacts",
+    )
     seed: int = 0
 
 
