@@ -79,7 +79,7 @@ class ToolBrief(DomainBrief):
         default_factory=dict, max_length=0, description="always empty: local weights come from the user"
     )
     budget: ToolBudget = Field(default_factory=ToolBudget)
-    chain: dict[Short, bool | Short | list[Short]] = Field(
+    chain: dict[Short, bool | Short | Annotated[list[Short], Field(max_length=16)]] = Field(
         default_factory=dict, max_length=8, description="leave empty: the user confirms the imaging chain"
     )
     seed: int = Field(0, ge=0, le=2**31 - 1)
