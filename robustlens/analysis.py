@@ -167,7 +167,7 @@ def collapse_points(result: AuditResult, ranking: Ranking, collapse_fraction: fl
             ]
             hits = [s for s, v in values if _collapsed(ranking.metric, v, base, collapse_fraction)]
             first = hits[0] if hits else None
-            recovered = any(s > first and s not in hits for s, _ in values) if hits else False
+            recovered = first is not None and any(s > first and s not in hits for s, _ in values)
             out.append(
                 CollapsePoint(model_id=model_id, corruption=spec.name, severity=first, metric=ranking.metric,
                               collapsed_at=hits, non_monotone=recovered)

@@ -76,7 +76,7 @@ def corrupt(
     elif isinstance(corruption, str):
         compiled = single(corruption)
     else:
-        compiled = compile_spec(corruption, where="corruption")  # type: ignore[arg-type]
+        compiled = compile_spec(corruption, where="corruption")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise UserInputError(f"seed must be an integer, got {seed!r}.", fix="Pass e.g. seed=0.", field="seed")
     return compiled(pixels, sev, seed)

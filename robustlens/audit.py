@@ -16,7 +16,8 @@ import numpy as np
 
 from robustlens.data.sources import ImageSet, open_images
 from robustlens.errors import UserInputError
-from robustlens.evaluation.engine import EngineOptions, evaluate
+from robustlens.evaluation.engine import EngineOptions, ProgressSink, evaluate
+from robustlens.llm.client import LLMClient
 from robustlens.schemas import (
     AuditResult,
     CorruptionPlan,
@@ -24,6 +25,7 @@ from robustlens.schemas import (
     CriticVerdict,
     DomainBrief,
     FailureAnalysis,
+    ValidatedPlan,
     ValidationReport,
 )
 from robustlens.validation import LabelCheck, Thresholds, sample_images, validate_spec
@@ -57,7 +59,7 @@ def critique_spec(
     spec: CorruptionSpec,
     brief: DomainBrief,
     ssim: dict[str, float],
-    critic: object | None,
+    critic: LLMClient | None,
     samples: Sequence[np.ndarray] = (),
 ) -> CriticVerdict:
     """The critic LLM's verdict (with thumbnails when it sees images), or the offline rule critic's.
@@ -65,7 +67,7 @@ def critique_spec(
     Any critic failure — an error, a timeout, a refusal, a junk or empty verdict — falls back to the
     offline rule critic, whose verdict is labelled ``offline-rules (LLM critic unavailable: ...)``
     so the report says who really judged and why."""
-    from robustlens.llm.offline import critique
+    from robustlens.expert.critic import critique
 
     if critic is None:
         return critique(spec, brief)
@@ -80,7 +82,7 @@ def critique_spec(
         for i, im in enumerate(samples[:2])
     ]
     try:
-        return llm_critique(critic, spec, brief, ssim, thumbs)  # type: ignore[arg-type]
+        return llm_critique(critic, spec, brief, ssim, thumbs)
     except LLMError as exc:
         verdict = critique(spec, brief)
         return verdict.model_copy(update={"critic": f"{OFFLINE_CRITIC} ({CRITIC_DOWN}: {exc})"})
@@ -90,7 +92,7 @@ def check_plan(
     plan: CorruptionPlan,
     brief: DomainBrief,
     samples: Sequence[np.ndarray],
-    critic: object | None = None,
+    critic: LLMClient | None = None,
     thresholds: Thresholds = Thresholds(),
     label_check: LabelCheck | None = None,
 ) -> list[ValidationReport]:
@@ -110,46 +112,40 @@ def write_previews(plan: CorruptionPlan, samples: Sequence[np.ndarray], run_dir:
     from robustlens.corruptions import compile_spec
     from robustlens.corruptions.preview import severity_grid
     from robustlens.data.images import save_image
+    from robustlens.evaluation.store import RunStore
 
     if not samples:
         return {}
+    store = RunStore(run_dir)
     return {
         s.name: save_image(
-            severity_grid(samples[0], [compile_spec(s)], seed=plan.seed, cell=192),
-            run_dir / "previews" / f"{s.name}.png",
+            severity_grid(samples[0], [compile_spec(s)], seed=plan.seed, cell=192), store.preview_path(s.name)
         )
         for s in plan.specs
     }
 
 
-def keep_passing(plan: CorruptionPlan, reports: Sequence[ValidationReport]) -> CorruptionPlan | None:
-    ok = {r.spec_name for r in reports if r.ok}
-    specs = [s for s in plan.specs if s.name in ok]
-    if not specs:
-        return None
-    dropped = [s.name for s in plan.specs if s.name not in ok]
-    note = f" Dropped after validation: {', '.join(dropped)}." if dropped else ""
-    return plan.model_copy(update={"specs": specs, "notes": (plan.notes + note).strip()})
-
-
 def run_audit(
     brief: DomainBrief,
-    plan: CorruptionPlan,
+    validated: ValidatedPlan,
     images: ImageSet,
     run_dir: Path,
     options: EngineOptions,
-    validation: Sequence[ValidationReport] = (),
     command: str = "",
-    progress: object | None = None,
+    progress: ProgressSink | None = None,
 ) -> AuditResult:
+    """Evaluate a validated plan; the engine writes RUN/result.json once, reports included."""
     if not brief.models:
         raise UserInputError(
             "The brief names no model to audit.", fix="Add models: [ID, ...] to the brief.", field="models"
         )
     # the brief's local weights apply wherever it is run; --checkpoint flags (in options) win
     options = replace(options, checkpoints={**brief.checkpoints, **options.checkpoints})
-    result = evaluate(
-        plan,
+    # the engine drops undecodable images from the set it is given: each pass gets its own copy, so
+    # the next iteration sees the same dataset (and fingerprint) as the first
+    images = replace(images, items=list(images.items), skipped=list(images.skipped))
+    return evaluate(
+        validated.plan,
         images,
         brief.models,
         run_dir,
@@ -158,10 +154,8 @@ def run_audit(
         brief=brief,
         command=command,
         progress=progress,
-    )  # type: ignore[arg-type]
-    result = result.model_copy(update={"validation": list(validation)})
-    result.save(run_dir / "result.json")
-    return result
+        validation=validated.reports,
+    )
 
 
 def refine_around_collapse(plan: CorruptionPlan, analysis: FailureAnalysis) -> CorruptionPlan | None:
@@ -191,7 +185,6 @@ def _png(image: np.ndarray, size: int = 256) -> bytes:
 __all__ = [
     "check_plan",
     "critique_spec",
-    "keep_passing",
     "open_brief_images",
     "refine_around_collapse",
     "run_audit",

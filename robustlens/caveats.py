@@ -53,8 +53,8 @@ def run_caveats(result: AuditResult, run_dir: Path, analysis: FailureAnalysis) -
     ]
 
 
-def _f(x: float) -> str:
-    return f"{x:.3f}"
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
 def _cell(model_id: str, corruption: str, severity: float) -> str:
@@ -112,7 +112,8 @@ def near_chance(result: AuditResult) -> list[Caveat]:
             continue
         low = acc.ci_low if acc.ci_low is not None else acc.value
         if low <= chance + CHANCE_MARGIN:
-            ci = f" (95% interval {_f(acc.ci_low)}–{_f(acc.ci_high)})" if acc.ci_low is not None else ""
+            has_ci = acc.ci_low is not None and acc.ci_high is not None
+            ci = f" (95% interval {_f(acc.ci_low)}–{_f(acc.ci_high)})" if has_ci else ""
             items.append(f"{model_id}: clean accuracy {_f(acc.value)}{ci}")
     if not items:
         return []
@@ -150,10 +151,11 @@ def non_monotone(result: AuditResult, store: RunStore, ranking: Ranking) -> list
     items = []
     for model_id in result.models:
         for spec in result.plan.specs:
-            rows = [_damage(ranking, store.read_records(model_id, spec.name, s)) for s in severities]
-            if any(r is None for r in rows) or len(rows) < 2:
+            per_severity = [_damage(ranking, store.read_records(model_id, spec.name, s)) for s in severities]
+            rows = [r for r in per_severity if r is not None]
+            if len(rows) < len(per_severity) or len(rows) < 2:
                 continue
-            damage = np.stack(rows)  # type: ignore[arg-type]
+            damage = np.stack(rows)
             n = damage.shape[1]
             rng = np.random.default_rng(derive_seed(result.seed, "monotonicity", model_id, spec.name))
             means = damage[:, rng.integers(0, n, size=(N_BOOT, n))].mean(axis=2)  # (sev, boot)
@@ -222,8 +224,12 @@ def one_class_cells(result: AuditResult, store: RunStore) -> list[Caveat]:
     items, total = [], 0
     for model_id in result.models:
         for corruption, severity in grid:
-            preds = [r.get("pred") for r in store.read_records(model_id, corruption, severity)]
-            if not preds or preds[0] is None:
+            preds: list[int] = [
+                r["pred"]
+                for r in store.read_records(model_id, corruption, severity)
+                if r.get("pred") is not None
+            ]
+            if not preds:
                 continue
             total += 1
             cls, count = Counter(preds).most_common(1)[0]

@@ -52,7 +52,9 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
 def describe_validation(exc: Exception, root: str = "(root)", sep: str = "; ") -> str:
     """A pydantic ValidationError as 'field.path: message' items (pydantic's prefixes removed)."""
-    errors = exc.errors() if hasattr(exc, "errors") else []  # type: ignore[attr-defined]
+    from pydantic import ValidationError
+
+    errors = exc.errors() if isinstance(exc, ValidationError) else []
     return sep.join(
         f"{'.'.join(str(p) for p in e['loc']) or root}: {str(e['msg']).removeprefix('Value error, ')}"
         for e in errors

@@ -75,7 +75,7 @@ def _critical_severities(
         points = [p for p in analysis.collapse_points if p.corruption == spec.name and p.severity is not None]
         if not points:
             continue
-        first = min(p.severity for p in points)  # type: ignore[type-var]
+        first = min(p.severity for p in points if p.severity is not None)
         at_first = [p for p in points if p.severity == first]
         who = ", ".join(p.model_id for p in at_first)
         if any(p.non_monotone for p in at_first):

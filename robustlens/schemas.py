@@ -156,6 +156,16 @@ class CorruptionSpec(Model):
     rationale: str = ""
     recipe: list[PrimitiveCall] = Field(min_length=1)
     source: Literal["llm", "offline", "user", "agent"] = "user"
+    extra_severities: list[float] = Field(
+        default_factory=list,
+        description="rungs evaluated for this spec only, besides the plan's severities (the "
+        "investigation's refinements); summaries and mCE keep the plan-wide ladder",
+    )
+
+    @field_validator("extra_severities")
+    @classmethod
+    def _extra(cls, v: list[float]) -> list[float]:
+        return _check_severities(v) if v else []
 
     @field_validator("name")
     @classmethod

@@ -1,7 +1,8 @@
 """The LangGraph graph: interview -> plan -> validate/critique -> review -> evaluate -> inspect -> decide
 -> report.
 
-Nodes are thin (``nodes.py``); this module only wires them. ``ask_user`` and ``review`` (the chat's
+Nodes are thin (``nodes.py``: each calls one stage); this module only wires them, with separate
+input / state / output types (``state.py``) and ``Literal`` routers. ``ask_user`` and ``review`` (the chat's
 plan review; a pass-through for ``run``) are the only places that interrupt: nodes that call an LLM
 never interrupt, so a resumed graph never repeats an LLM call.
 """
@@ -15,14 +16,14 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from robustlens.agent.nodes import Nodes, Services
-from robustlens.agent.state import AgentState
+from robustlens.agent.state import CHECKPOINT_TYPES, AgentInput, AgentOutput, AgentState
 
 THREAD = {"configurable": {"thread_id": "audit"}}
 
 
 def build_graph(services: Services, checkpointer: Any | None = None) -> Any:
     n = Nodes(services)
-    g = StateGraph(AgentState)
+    g = StateGraph(AgentState, input_schema=AgentInput, output_schema=AgentOutput)
     g.add_node("interview", n.interview)
     g.add_node("ask_user", n.ask_user)
     g.add_node("plan", n.plan)
@@ -47,10 +48,14 @@ def build_graph(services: Services, checkpointer: Any | None = None) -> Any:
 
 def sqlite_checkpointer(run_dir: Path) -> Any:
     """Checkpoints in RUN/agent.sqlite, so `robustlens chat --resume RUN` continues where it stopped."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteSaver(sqlite3.connect(run_dir / "agent.sqlite", check_same_thread=False))
+    # the state's schema objects are rebuilt from the checkpoint; only these classes are allowed
+    allowed = [(t.__module__, t.__name__) for t in CHECKPOINT_TYPES]
+    serde = JsonPlusSerializer(allowed_msgpack_modules=allowed)
+    return SqliteSaver(sqlite3.connect(run_dir / "agent.sqlite", check_same_thread=False), serde=serde)
 
 
 def topology(graph: Any) -> list[tuple[str, str]]:

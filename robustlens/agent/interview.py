@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from robustlens.agent.understood import summary_lines
 from robustlens.errors import ToolError, UserInputError, did_you_mean
-from robustlens.llm.knowledge import Question
-from robustlens.llm.offline import (
+from robustlens.expert.knowledge import Question
+from robustlens.expert.questionnaire import (
     QUESTIONS,
     apply_answer,
     brief_from_answers,
@@ -32,15 +31,23 @@ COMMANDS = (
     + "). Enter accepts the default shown in brackets."
 )
 BRIEF_FILE = "brief.yaml"
+UNDERSTOOD = "understood"  # the pending question that shows the chain facts for confirmation
+ACCEPT = {"", "y", "yes", "ok", "accept", "right", "correct"}
 
 
 def interview_step(
-    state: dict[str, Any], data: str | None = None, models: Sequence[str] = (), run_dir: Path | None = None
+    state: dict[str, Any],
+    data: str | None = None,
+    models: Sequence[str] = (),
+    run_dir: Path | None = None,
+    confirm: bool | None = None,
 ) -> dict[str, Any]:
     """Apply the user's reply (an answer or a command) and return the next question or the brief.
 
     ``data`` (``--data``) is offered as the images answer; ``models`` (``--model``) answers the models
     question, which is then never asked. With ``run_dir`` the finished brief is saved as brief.yaml.
+    Once the questionnaire is complete, ``confirm`` (default: stdin is a terminal) shows what the
+    expert understood and asks the user to accept or correct it; otherwise the summary is only shown.
     """
     answers = dict(state.get("answers") or {})
     drafts = dict(state.get("drafts") or {})
@@ -49,7 +56,12 @@ def interview_step(
         answers["models"], given = list(models), [*given, "models"]
     pending, reply = state.get("pending"), state.get("reply")
     notice = ""
-    if pending and reply is not None:
+    if pending and reply is not None and pending.get("field") == UNDERSTOOD:
+        update, reopen = _understood_reply(pending, str(reply), answers, given, run_dir)
+        if update is not None:
+            return update
+        drafts[reopen] = shown_default(BY_FIELD[reopen], answers.pop(reopen))
+    elif pending and reply is not None:
         current = BY_FIELD.get(str(pending.get("field")))
         text = str(reply).strip()
         word, _, arg = text.partition(" ")
@@ -81,16 +93,12 @@ def interview_step(
     question = next_question(answers)
     if question is None:
         brief = brief_from_answers(answers)
-        if run_dir is not None:
-            save_brief(run_dir, brief)
+        done = f"Brief complete (offline expert questionnaire): {brief.domain}."
         return {
             "answers": answers,
             "drafts": {},
             "given": given,
-            "brief": brief.model_dump(mode="json"),
-            "pending": None,
-            "reply": None,
-            "events": [f"Brief complete (offline expert questionnaire): {brief.domain}."],
+            **confirm_brief(brief, run_dir, confirm, [done]),
         }
     default = drafts.get(question.field)
     if default is None:
@@ -140,15 +148,107 @@ def check_model(model: str, checkpoint: str | None = None, field: str = "models"
 
 
 def save_brief(run_dir: Path, brief: DomainBrief) -> Path:
-    """RUN/brief.yaml: the finished interview, runnable again with ``robustlens run RUN/brief.yaml``."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / BRIEF_FILE
-    text = yaml.safe_dump(brief.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-    path.write_text("# robustlens brief, saved by `robustlens chat`\n" + text, encoding="utf-8")
-    return path
+    """RUN/brief.yaml: the finished interview, runnable again with ``robustlens run RUN/brief.yaml``.
+
+    What the expert understood heads the file as comments; the user's corrections are in the brief
+    itself (``chain``, ``deployment_conditions``), so a rerun reproduces them."""
+    from robustlens.evaluation.store import RunStore
+
+    header = ["robustlens brief, saved by `robustlens chat`", *summary_lines(brief)]
+    return RunStore(run_dir).write_brief(brief, header)
+
+
+def confirm_brief(
+    brief: DomainBrief, run_dir: Path | None = None, confirm: bool | None = None, events: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The state update for a finished brief (offline questionnaire or the LLM's submitted brief).
+
+    Interactive: a question showing what the expert understood (chain facts and conditions, each with
+    the brief's words) that the user accepts or corrects. Otherwise nothing is asked: the summary is
+    an event (printed once, kept in the checkpointed transcript) and the brief is final.
+    """
+    lines = summary_lines(brief)
+    if lines and (confirm if confirm is not None else _interactive()):
+        return {
+            "pending": _understood_question(brief, lines),
+            "reply": None,
+            "brief": None,
+            "events": list(events),
+        }
+    if run_dir is not None:
+        save_brief(run_dir, brief)
+    summary = ["\n".join(lines)] if lines else []
+    return {
+        "brief": brief.model_dump(mode="json"),
+        "pending": None,
+        "reply": None,
+        "events": [*events, *summary],
+    }
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _interactive() -> bool:
+    """Ask only a person at a terminal: piped or scripted answers never get an extra question."""
+    import sys
+
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _understood_question(brief: DomainBrief, lines: list[str], **extra: Any) -> dict[str, Any]:
+    from robustlens.agent.understood import QUESTION
+
+    return {
+        "field": UNDERSTOOD,
+        "text": "\n".join(lines) + "\n" + QUESTION,
+        "default": None,
+        "brief": brief.model_dump(mode="json"),
+        "error": None,
+        "notice": None,
+        **extra,
+    }
+
+
+def _understood_reply(
+    pending: dict[str, Any], reply: str, answers: dict[str, Any], given: list[str], run_dir: Path | None
+) -> tuple[dict[str, Any] | None, str]:
+    """Accept, correct, or go back to a questionnaire answer: (update, "") or (None, field to reopen)."""
+    from robustlens.agent.understood import HELP, apply_corrections
+
+    brief = DomainBrief.model_validate(pending["brief"])
+    text = reply.strip()
+    word, _, arg = text.partition(" ")
+    word, arg = word.lower(), arg.strip()
+    if text.lower() in ACCEPT:
+        if run_dir is not None:
+            save_brief(run_dir, brief)
+        done = "Understood as shown; the expert plans from these facts."
+        return {"brief": brief.model_dump(mode="json"), "pending": None, "reply": None, "events": [done]}, ""
+    if word in ("help", "?") and not arg:
+        return _reask(pending, notice=f"{HELP}\nEnter accepts."), ""
+    if word == "back" and not arg:
+        answered = [f for f in BY_FIELD if f in answers and f not in given]
+        if not answered:  # the LLM's brief: there is no questionnaire to go back to
+            return _reask(
+                pending, notice="There is no earlier question; correct the facts or press Enter."
+            ), ""
+        return None, answered[-1]
+    if word == "edit" and arg and _names_a_field(arg):
+        problem = _edit_problem(arg, arg, answers, given)
+        if not problem and arg not in answers:
+            problem = f"{arg} was not asked in this chat; correct the facts here instead."
+        return (_reask(pending, notice=problem), "") if problem else (None, arg)
+    try:
+        changed, notes = apply_corrections(brief, text)
+        lines = summary_lines(changed)
+    except UserInputError as exc:
+        return _reask(pending, error=exc.message()), ""
+    question = _understood_question(changed, lines, notice="Changed: " + " ".join(notes))
+    return {"pending": question, "reply": None}, ""
 
 
 def _reask(pending: dict[str, Any], error: str | None = None, notice: str | None = None) -> dict[str, Any]:

@@ -7,9 +7,8 @@ that ends the chat.
 
 from __future__ import annotations
 
-from typing import Any
-
 from robustlens.errors import UserInputError, did_you_mean
+from robustlens.schemas import CorruptionPlan, DomainBrief
 
 REVIEW_HELP = (
     "Enter or 'approve' runs this plan; 'drop NAME' removes a corruption; 'add PRIMITIVE' adds a "
@@ -20,8 +19,8 @@ APPROVE = {"", "approve", "approved", "yes", "y", "ok", "run", "go"}
 
 
 def apply_review(
-    plan: dict[str, Any], brief: dict[str, Any], text: str
-) -> tuple[dict[str, Any], dict[str, Any], str, bool]:
+    plan: CorruptionPlan, brief: DomainBrief, text: str
+) -> tuple[CorruptionPlan, DomainBrief, str, bool]:
     """(plan, brief, note, approved) after one review command; the inputs are never modified."""
     word, _, arg = str(text).strip().partition(" ")
     word, arg = word.lower(), arg.strip()
@@ -38,24 +37,24 @@ def apply_review(
     return plan, brief, f"Not a review command: {text.strip()!r}. {REVIEW_HELP}", False
 
 
-def _drop(plan: dict[str, Any], name: str) -> tuple[dict[str, Any], str]:
-    names = [s["name"] for s in plan["specs"]]
+def _drop(plan: CorruptionPlan, name: str) -> tuple[CorruptionPlan, str]:
+    names = [s.name for s in plan.specs]
     if name not in names:
         return plan, f"No corruption named {name!r} in the plan. {did_you_mean(name, names)}".strip()
     if len(names) == 1:
         return plan, f"{name} is the only corruption left; add another before dropping it."
-    specs = [s for s in plan["specs"] if s["name"] != name]
-    return {**plan, "specs": specs}, f"Dropped {name}."
+    specs = [s for s in plan.specs if s.name != name]
+    return plan.model_copy(update={"specs": specs}), f"Dropped {name}."
 
 
-def _add(plan: dict[str, Any], primitive: str) -> tuple[dict[str, Any], str]:
+def _add(plan: CorruptionPlan, primitive: str) -> tuple[CorruptionPlan, str]:
     from robustlens.corruptions import REGISTRY, compile_plan
-    from robustlens.schemas import CorruptionPlan, CorruptionSpec, PrimitiveCall
+    from robustlens.schemas import CorruptionSpec, PrimitiveCall
 
     if primitive not in REGISTRY:
         hint = did_you_mean(primitive, REGISTRY) or "See `robustlens corruptions list`."
         return plan, f"No corruption primitive named {primitive!r}. {hint}"
-    if primitive in {s["name"] for s in plan["specs"]}:
+    if primitive in {s.name for s in plan.specs}:
         return plan, f"{primitive} is already in the plan."
     spec = CorruptionSpec(
         name=primitive,
@@ -63,22 +62,22 @@ def _add(plan: dict[str, Any], primitive: str) -> tuple[dict[str, Any], str]:
         recipe=[PrimitiveCall(name=primitive)],
         source="user",
     )
-    new = CorruptionPlan.model_validate(plan)
-    new = new.model_copy(update={"specs": [*new.specs, spec]})
+    new = plan.model_copy(update={"specs": [*plan.specs, spec]})
     compile_plan(new)
-    return new.model_dump(mode="json"), f"Added {primitive}."
+    return new, f"Added {primitive}."
 
 
 def _severities(
-    plan: dict[str, Any], brief: dict[str, Any], text: str
-) -> tuple[dict[str, Any], dict[str, Any], str]:
-    from robustlens.llm.offline import QUESTIONS, apply_answer
+    plan: CorruptionPlan, brief: DomainBrief, text: str
+) -> tuple[CorruptionPlan, DomainBrief, str]:
+    from robustlens.expert.questionnaire import QUESTIONS, apply_answer
 
     question = next(q for q in QUESTIONS if q.field == "severities")
     try:
         values = apply_answer({}, question, text)["severities"]
     except UserInputError as exc:
         return plan, brief, exc.message()
-    budget = {**(brief.get("budget") or {}), "severities": values}
+    budget = brief.budget.model_copy(update={"severities": values})
     shown = ", ".join(f"{v:g}" for v in values)
-    return {**plan, "severities": values}, {**brief, "budget": budget}, f"Severities: {shown}."
+    new_plan = plan.model_copy(update={"severities": values})
+    return new_plan, brief.model_copy(update={"budget": budget}), f"Severities: {shown}."

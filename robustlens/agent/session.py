@@ -11,8 +11,9 @@ from langgraph.types import Command
 
 from robustlens.agent.graph import THREAD, build_graph, sqlite_checkpointer
 from robustlens.agent.nodes import Services
+from robustlens.agent.state import AgentInput, to_output
 from robustlens.errors import UserInputError
-from robustlens.evaluation.engine import EngineOptions
+from robustlens.evaluation.engine import EngineOptions, ProgressSink
 from robustlens.llm.client import LLMClient, LLMConfig
 from robustlens.schemas import DomainBrief
 from robustlens.tools import ToolContext
@@ -29,7 +30,7 @@ def make_services(
     options: EngineOptions | None = None,
     data: str | None = None,
     command: str = "",
-    progress: Any = None,
+    progress: ProgressSink | None = None,
     models: list[str] | None = None,
 ) -> Services:
     """``models``: the model ids the user named (``--model``); they win over any the LLM submits."""
@@ -51,7 +52,7 @@ def run_brief(
 ) -> dict[str, Any]:
     """The brief answers the interview; the audit runs to its report without asking anything."""
     graph = build_graph(services, sqlite_checkpointer(services.run_dir))
-    state = _drive(graph, {"brief": brief.model_dump(mode="json"), "events": []}, None, show, on_update)
+    state = _drive(graph, AgentInput(brief=brief, events=[]), None, show, on_update)
     _record(services)
     return state
 
@@ -77,15 +78,13 @@ def chat(
             )
         if not snapshot.next:
             show("This audit already finished.")
-            return dict(snapshot.values)
+            return to_output(snapshot.values)
         pending = [i.value for t in snapshot.tasks for i in t.interrupts]
         start: Any = Command(resume=ask(pending[0])) if pending else None
     else:
-        start = {
-            "events": [],
-            "interactive": True,
-            **({"brief": brief.model_dump(mode="json")} if brief else {}),
-        }
+        start = AgentInput(events=[], interactive=True)
+        if brief is not None:
+            start["brief"] = brief
     state = _drive(graph, start, ask, show, on_update)
     _record(services)
     return state
@@ -105,9 +104,9 @@ def _drive(
                     for line in update.get("events", []) or []:
                         show(line)
                     if on_update is not None:
-                        on_update(node, update)
+                        on_update(node, to_output(update))
         if question is None:
-            return dict(graph.get_state(THREAD).values)
+            return to_output(graph.get_state(THREAD).values)
         if ask is None:
             raise UserInputError(
                 f"The brief is incomplete: the agent needs '{question.get('field', '?')}'.",

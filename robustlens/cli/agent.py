@@ -21,7 +21,7 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from robustlens.cli.agent_output import plan_table, print_plan, show_event
+from robustlens.cli.agent_output import plan_table, print_plan, print_understood, show_event
 from robustlens.cli.app import app, console, err_console
 from robustlens.cli.evaluate import LiveProgress
 from robustlens.errors import UserInputError
@@ -113,6 +113,7 @@ def run_cmd(
         llm = _llm(llm_base_url, llm_model, timeout)
         planner = "LLM " + llm.model if llm else "offline expert (no LLM configured)"
         console.print(Text(f"Planner: {planner}; run: {run_dir}"))
+        print_understood(brief)
         command = "robustlens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         services = make_services(
             run_dir,

@@ -58,3 +58,15 @@ def print_plan(plan: dict[str, Any], validation: list[dict[str, Any]]) -> None:
             console.print(Padding(Text(f"recipe: {recipe}"), (0, 0, 0, 4)))
         if why:
             console.print(Padding(Text(f"why: {why}"), (0, 0, 0, 4)))
+
+
+def print_understood(brief: Any) -> None:
+    """``run``: what the expert understood of the brief (chain facts, conditions, the brief's words),
+    printed once and never asked about; ``chat`` asks the user to accept or correct the same panel."""
+    from robustlens.agent.understood import summary_lines
+
+    lines = summary_lines(brief)
+    if lines:
+        console.print(Text(lines[0], style="bold"))
+        for line in lines[1:]:
+            console.print(Text(line), soft_wrap=False)

@@ -150,7 +150,7 @@ def _run(args: list[str], interrupted: list[bool]) -> int:
             err_console.print("Aborted.")
         return EXIT_INTERRUPTED
     except usage as exc:
-        exc.show()  # type: ignore[attr-defined]
+        exc.show()  # type: ignore[attr-defined]  # click's and typer's vendored UsageError: both have show()
         return EXIT_INPUT
     except KeyboardInterrupt:
         report_interrupt(args)

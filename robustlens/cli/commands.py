@@ -1,3 +1,13 @@
 """Import every command module so each registers itself on ``app``."""
 
-from robustlens.cli import agent, corruptions, demo, evals, evaluate, examples, models, report  # noqa: F401
+from robustlens.cli import (  # noqa: F401
+    agent,
+    corruptions,
+    demo,
+    evals,
+    evaluate,
+    examples,
+    models,
+    plan,
+    report,
+)

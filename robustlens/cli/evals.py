@@ -43,10 +43,74 @@ def _row(score: Any) -> list[str]:
     ]
 
 
+SPLITS = ("dev", "heldout", "all")
+DEFAULT_SCENARIOS = Path("evals/scenarios")
+
+
+def _load(scenarios: Path | None, split: str) -> list[Any]:
+    """``--scenarios`` as given, else the split's folder of evals/scenarios (all of it for ``all``)."""
+    from robustlens.errors import UserInputError
+    from robustlens.evals import load_scenarios
+
+    if split not in SPLITS:
+        raise UserInputError(
+            f"Unknown split {split!r}.", fix=f"Use one of: {', '.join(SPLITS)}.", field="split"
+        )
+    if scenarios is not None:
+        return load_scenarios(scenarios)
+    loaded = load_scenarios(DEFAULT_SCENARIOS)
+    if split == "all":
+        return loaded
+    chosen = [s for s in loaded if s.split == split]
+    if not chosen:
+        raise UserInputError(
+            f"No scenarios in the {split} split (folder {DEFAULT_SCENARIOS / split}).",
+            fix="Run from the repository root, or pass --scenarios DIR.",
+            field="split",
+        )
+    return chosen
+
+
+def _print_splits(report: Any) -> None:
+    table = Table(title="Per split (routing: chain facts right; consistency: Jaccard over paraphrases)")
+    for col in ("split", "passed", "violations", "missing", "severity", "routing", "consistency"):
+        table.add_column(col, justify="left" if col == "split" else "right", no_wrap=True)
+    for s in report.splits:
+        routing = f"{_num(s.routing)} ({s.routed})" if s.routing is not None else "-"
+        cons = (
+            f"{_num(s.consistency_mean)} (min {_num(s.consistency_min)})"
+            if s.consistency_mean is not None
+            else "-"
+        )
+        table.add_row(
+            s.split or "-",
+            f"{s.passed}/{s.scenarios}",
+            str(s.violations),
+            str(s.missing_groups),
+            str(s.severity_breaches),
+            routing,
+            cons,
+        )
+    console.print(table)
+    for s in report.splits:
+        if s.split == "all":
+            continue
+        for name, wrong in s.routing_mismatches.items():
+            console.print(f"[yellow]routing[/yellow] {name}: {'; '.join(wrong)}")
+
+
 @evals_app.command("run")
 def run_cmd(
-    scenarios: Path = typer.Option(
-        Path("evals/scenarios"), "--scenarios", "-s", help="Folder (or one file) of scenario YAML files."
+    scenarios: Path | None = typer.Option(
+        None,
+        "--scenarios",
+        "-s",
+        help="Folder (subfolders included) or one file of scenario YAML files; wins over --split.",
+    ),
+    split: str = typer.Option(
+        "all",
+        "--split",
+        help="dev (tuned against), heldout (never tuned against) or all: the folders of evals/scenarios.",
     ),
     seeds: int = typer.Option(3, "--seeds", "-k", min=1, max=100, help="Seeded runs per scenario (K)."),
     only: list[str] = typer.Option([], "--only", help="Run only this scenario (repeat for several)."),
@@ -71,14 +135,18 @@ def run_cmd(
         False, "--strict", help="Exit 1 unless every scenario has no violation and full coverage."
     ),
 ) -> None:
-    """Plan every scenario K times, score the plans against the expert rules, and test the critic.
+    """Plan every scenario (and its paraphrases) K times, score the plans against the expert rules,
+    and test the critic. Per split: scenarios passing, violations, missing groups, severity breaches,
+    routing (chain facts right) and consistency across paraphrases.
+
+    Example: robustlens evals run --split heldout --seeds 1
 
     Plans, per-run scores, majority plans and every critic verdict are in the JSON report.
     """
-    from robustlens.evals import load_scenarios, run_evals, select_scenarios
+    from robustlens.evals import run_evals, select_scenarios
     from robustlens.llm.client import LLMClient, LLMConfig
 
-    chosen = select_scenarios(load_scenarios(scenarios), only)
+    chosen = select_scenarios(_load(scenarios, split), only)
     planner_cfg = LLMConfig.resolve(base_url=llm_base_url, model=llm_model, timeout=timeout)
     critic_cfg = (
         None if offline_critic else _critic_config(planner_cfg, critic_base_url, critic_model, timeout)
@@ -117,9 +185,11 @@ def run_cmd(
         missing = {tuple(g) for r in score.runs for g in r.missing_groups}
         for group in sorted(missing):
             console.print(f"[yellow]missing[/yellow] {score.name}: none of {', '.join(group)}")
+    _print_splits(report)
     console.print(
         f"Totals: {report.total_violations} violations, mean coverage {_num(report.mean_coverage)}, "
-        f"validity {_num(report.validity)}; {len(report.passed)}/{len(report.scenarios)} scenarios passed."
+        f"validity {_num(report.validity)}; "
+        f"{len(report.passed)}/{len(report.scenarios)} briefs passed (scenarios and paraphrases)."
     )
     ce = report.critic_eval
     if ce is not None:

@@ -62,7 +62,8 @@ def load_finished_run(run_dir: Path):
     A damaged result.json is rebuilt from the cells (it is a summary of them); None when the folder is
     missing or the run unfinished, which ``write_report`` explains.
     """
-    from robustlens.evaluation.store import RunStore, is_run_folder, read_run_json, rebuild_result
+    from robustlens.evaluation.rebuild import rebuild_result
+    from robustlens.evaluation.store import RunStore, is_run_folder, read_run_json
     from robustlens.schemas import AuditResult
 
     if not run_dir.is_dir():

@@ -3,18 +3,21 @@ metric columns grouped to fit the terminal (80 columns included), and the model-
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from robustlens.cli.app import console
+from robustlens.schemas import MetricValue
 
 
-def fmt(mv: dict | object | None, digits: int = 3) -> str:
+def fmt(mv: MetricValue | dict[str, Any] | None, digits: int = 3) -> str:
     """'0.812 (0.771-0.850)': value with its 95% interval."""
     if mv is None:
         return "-"
-    d = mv if isinstance(mv, dict) else mv.model_dump()  # type: ignore[attr-defined]
+    d = mv if isinstance(mv, dict) else mv.model_dump()
     if d.get("value") is None or d["value"] != d["value"]:
         return "-"
     if d.get("ci_low") is None:

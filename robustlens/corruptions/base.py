@@ -282,7 +282,7 @@ def from_rgb(rgb: np.ndarray, layout: str, alpha: np.ndarray | None) -> np.ndarr
         weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
         gray = np.clip(np.rint(rgb.astype(np.float32) @ weights), 0, 255).astype(np.uint8)
         return gray if layout == "gray" else gray[:, :, None]
-    if layout == "rgba":
+    if layout == "rgba" and alpha is not None:
         return np.dstack([rgb, alpha])
     return rgb
 

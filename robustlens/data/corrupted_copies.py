@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from robustlens.corruptions.compiler import CompiledCorruption, compile_plan
 from robustlens.corruptions.seeding import corruption_seed
@@ -110,7 +111,17 @@ def _collect(
             progress(per_image)
 
 
-_STATE: dict[str, object] = {}
+class _WorkerState(TypedDict, total=False):
+    """What each worker process holds (set once by ``_init``)."""
+
+    plan: CorruptionPlan
+    compiled: dict[str, CompiledCorruption]
+    severities: tuple[float, ...]
+    keep: bool
+    overwrite: bool
+
+
+_STATE: _WorkerState = {}
 
 
 def _pool_init(plan_json: str, severities: tuple[float, ...], keep_format: bool, overwrite: bool) -> None:
@@ -122,19 +133,25 @@ def _init(plan_json: str, severities: tuple[float, ...], keep_format: bool, over
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     plan = CorruptionPlan.model_validate_json(plan_json)
     _STATE.update(
-        plan=plan, compiled=compile_plan(plan), severities=severities, keep=keep_format, overwrite=overwrite
+        _WorkerState(
+            plan=plan,
+            compiled=compile_plan(plan),
+            severities=severities,
+            keep=keep_format,
+            overwrite=overwrite,
+        )
     )
 
 
 def _one(job: tuple[str, str, str]) -> tuple[int, int, str | None, str]:
     root, rel_s, out_s = job
     rel, out = Path(rel_s), Path(out_s)
-    plan: CorruptionPlan = _STATE["plan"]  # type: ignore[assignment]
-    compiled: dict[str, CompiledCorruption] = _STATE["compiled"]  # type: ignore[assignment]
+    plan = _STATE["plan"]
+    compiled = _STATE["compiled"]
     targets = [
         (name, sev, output_path(out, name, sev, rel, bool(_STATE["keep"])))
         for name in compiled
-        for sev in _STATE["severities"]  # type: ignore[attr-defined]
+        for sev in _STATE["severities"]
     ]
     todo = [t for t in targets if _STATE["overwrite"] or not t[2].exists()]
     if not todo:

@@ -73,11 +73,11 @@ def open_demo(name: str):
     from robustlens.errors import UserInputError
 
     if name in ("textile", "textile-test", "textile-train"):
-        split = "train" if name.endswith("train") else "test"
+        split: Literal["train", "test"] = "train" if name.endswith("train") else "test"
         root = textile_root()
         items = [
             ImageItem(p.relative_to(root).as_posix(), p, TEXTILE_CLASSES.index(c))
-            for p, c in textile_split(split)  # type: ignore[arg-type]
+            for p, c in textile_split(split)
         ]
         return ImageSet(items, [TEXTILE_PROMPT_NAMES[c] for c in TEXTILE_CLASSES], root, "demo")
     if name == "natural":

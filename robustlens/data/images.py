@@ -10,6 +10,7 @@ from __future__ import annotations
 import stat
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -50,9 +51,9 @@ def load_image(path: str | Path, mode: str = "keep", max_pixels: int = MAX_PIXEL
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 _bound_size(im, max_pixels)
-                im = ImageOps.exif_transpose(im)
-                im.load()
-                array = _to_uint8(im)
+                upright = ImageOps.exif_transpose(im)
+                upright.load()
+                array = _to_uint8(upright)
     except FileNotFoundError:
         raise BadImage("file not found") from None
     except PermissionError:
@@ -143,7 +144,7 @@ def save_image(array: np.ndarray, path: str | Path, quality: int = 95) -> Path:
     suffix = path.suffix.lower()
     if suffix in (".jpg", ".jpeg") and im.mode == "RGBA":
         im = im.convert("RGB")
-    kwargs = {"quality": quality} if suffix in (".jpg", ".jpeg", ".webp") else {}
+    kwargs: dict[str, Any] = {"quality": quality} if suffix in (".jpg", ".jpeg", ".webp") else {}
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     im.save(tmp, **kwargs)
     tmp.replace(path)

@@ -278,7 +278,8 @@ def _from_manifest(path: Path) -> ImageSet:
             field="data",
         )
     for n, row in rows:
-        if not isinstance(row.get("path"), str) or not row["path"].strip():
+        given = row.get("path")
+        if not isinstance(given, str) or not given.strip():
             raise UserInputError(
                 f"{path} line {n} has no 'path'.",
                 fix="Give every row the image's path (relative to the manifest's folder).",

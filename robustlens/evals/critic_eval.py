@@ -139,8 +139,8 @@ def planted_cases(scenario: Scenario, all_family_members: bool = False) -> list[
 
 
 def offline_critic() -> Critic:
-    """The offline rule critic (``robustlens.llm.offline.critique``)."""
-    from robustlens.llm.offline import critique
+    """The offline rule critic (``robustlens.expert.critic.critique``)."""
+    from robustlens.expert.critic import critique
 
     return critique
 

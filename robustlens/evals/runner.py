@@ -25,8 +25,16 @@ from robustlens.evals.scorers import (
     group_coverage,
     missing_groups,
     plan_primitives,
+    severity_breaches,
     validity,
     violations,
+)
+from robustlens.evals.splits import (
+    SplitSummary,
+    chain_inferrer,
+    paraphrase_consistency,
+    routing_mismatches,
+    summarize_splits,
 )
 from robustlens.schemas import CorruptionPlan, DomainBrief, Persisted
 from robustlens.schemas import Model as _Model
@@ -44,6 +52,7 @@ class RunScore(_Model):
     primitives: list[str] = Field(default_factory=list)
     specs: int = 0
     violations: list[str] = Field(default_factory=list)
+    severity_breaches: list[str] = Field(default_factory=list, description="the severity-bound violations")
     coverage: float = 0.0
     missing_groups: list[list[str]] = Field(default_factory=list)
     diversity: float = 0.0
@@ -54,11 +63,20 @@ class ScenarioScore(_Model):
     """A scenario's scores aggregated over its K runs."""
 
     name: str
+    split: str = Field("", description="the scenario's folder name, e.g. dev or heldout")
+    paraphrase_of: str | None = Field(None, description="the scenario this row paraphrases")
     domain: str
-    matched_domain: str = Field(description="the offline knowledge base's domain for this brief")
-    match_confidence: float
+    matched_domain: str = Field("", description="the offline knowledge base's domain for this brief")
+    match_confidence: float = 0.0
     runs: list[RunScore]
     violations: int = Field(description="total violations over all runs")
+    severity_breaches: int = Field(0, description="severity-bound violations over all runs")
+    routing_mismatches: list[str] | None = Field(
+        None, description="expected chain facts infer_chain got wrong (None: routing not scored)"
+    )
+    paraphrase_consistency: float | None = Field(
+        None, description="mean pairwise Jaccard of the plans for the brief and its paraphrases"
+    )
     violation_messages: list[str] = Field(default_factory=list, description="distinct messages")
     coverage: float = Field(description="mean share of required groups covered (invalid runs count 0)")
     validity: float = Field(description="share of runs that produced a plan that compiles")
@@ -89,11 +107,12 @@ class EvalReport(Persisted):
         default_factory=list, description="scenarios with no violation and full coverage"
     )
     failed: list[str] = Field(default_factory=list)
+    splits: list[SplitSummary] = Field(default_factory=list, description="per split, then all")
     usage: dict[str, dict[str, Any]] = Field(default_factory=dict, description="LLM calls and tokens")
 
 
 def offline_planner() -> Planner:
-    from robustlens.llm.offline import plan_from_brief
+    from robustlens.expert.planner import plan_from_brief
 
     return plan_from_brief
 
@@ -127,6 +146,7 @@ def score_run(
         primitives=plan_primitives(plan),
         specs=len(plan.specs),
         violations=violations(plan, scenario.rules),
+        severity_breaches=severity_breaches(plan, scenario.rules),
         coverage=coverage(plan, scenario.rules),
         missing_groups=missing_groups(plan_primitives(plan), scenario.rules),
         diversity=diversity(plan),
@@ -134,21 +154,39 @@ def score_run(
     )
 
 
-def score_scenario(scenario: Scenario, runs: Sequence[RunScore]) -> ScenarioScore:
-    from robustlens.evals.scorers import majority_plan
-    from robustlens.llm.knowledge import match_domain
+def _matched_domain(brief: DomainBrief) -> tuple[str, float]:
+    """The knowledge base's domain prior for a brief (it ranks candidates; the chain facts decide)."""
+    from robustlens.expert.knowledge import match_domain
 
-    domain, confidence = match_domain(scenario.brief)
+    domain, confidence = match_domain(brief)
+    return domain.name, confidence
+
+
+def score_scenario(
+    scenario: Scenario,
+    runs: Sequence[RunScore],
+    *,
+    brief: DomainBrief | None = None,
+    paraphrase: int = 0,
+) -> ScenarioScore:
+    """Aggregate one brief's runs: the scenario's own brief, or its ``paraphrase``-th paraphrase."""
+    from robustlens.evals.scorers import majority_plan
+
+    brief = brief or scenario.brief
+    domain, confidence = _matched_domain(brief)
     valid = [r for r in runs if r.valid]
     majority = majority_plan([r.primitives for r in valid]) if valid else []
     k = max(len(runs), 1)
     return ScenarioScore(
-        name=scenario.name,
-        domain=scenario.brief.domain,
-        matched_domain=domain.name,
+        name=f"{scenario.name}~{paraphrase}" if paraphrase else scenario.name,
+        split=scenario.split,
+        paraphrase_of=scenario.name if paraphrase else None,
+        domain=brief.domain,
+        matched_domain=domain,
         match_confidence=confidence,
         runs=list(runs),
         violations=sum(len(r.violations) for r in runs),
+        severity_breaches=sum(len(r.severity_breaches) for r in runs),
         violation_messages=list(dict.fromkeys(m for r in runs for m in r.violations)),
         coverage=sum(r.coverage for r in runs) / k,
         validity=len(valid) / k,
@@ -161,6 +199,45 @@ def score_scenario(scenario: Scenario, runs: Sequence[RunScore]) -> ScenarioScor
     )
 
 
+def plan_runs(
+    scenario: Scenario, brief: DomainBrief, plan_fn: Planner, seeds: int, deterministic: bool
+) -> list[RunScore]:
+    """Plan ``brief`` once per seed (once in all for a deterministic planner) and score each plan."""
+    from robustlens.llm.client import LLMError
+
+    runs: list[RunScore] = []
+    for seed in range(seeds):
+        if deterministic and runs:  # the offline expert gives the same plan for every seed
+            runs.append(runs[0].model_copy(update={"seed": seed}))
+            continue
+        plan, error = None, None
+        try:
+            plan = plan_fn(brief.model_copy(update={"seed": seed}))
+        except (LLMError, UserInputError) as exc:
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        runs.append(score_run(seed, plan, scenario, error))
+    return runs
+
+
+def score_scenario_rows(
+    scenario: Scenario, plan_fn: Planner, seeds: int, deterministic: bool, infer: Any = None
+) -> list[ScenarioScore]:
+    """The scenario's row (with routing and paraphrase consistency) and one row per paraphrase."""
+    briefs = scenario.briefs()
+    runs = [plan_runs(scenario, b, plan_fn, seeds, deterministic) for b in briefs]
+    rows = [
+        score_scenario(scenario, r, brief=b, paraphrase=i)
+        for i, (b, r) in enumerate(zip(briefs, runs, strict=True))
+    ]
+    rows[0] = rows[0].model_copy(
+        update={
+            "routing_mismatches": routing_mismatches(scenario, infer),
+            "paraphrase_consistency": paraphrase_consistency([[r.primitives for r in rs] for rs in runs]),
+        }
+    )
+    return rows
+
+
 def run_evals(
     scenarios: Sequence[Scenario],
     planner: Any = "offline",
@@ -170,13 +247,13 @@ def run_evals(
     work_dir: Path | None = None,
     progress: Callable[[ScenarioScore], None] | None = None,
 ) -> EvalReport:
-    """Plan each scenario with seeds 0..K-1, score every plan, aggregate, and test the critic.
+    """Plan each scenario's brief and paraphrases with seeds 0..K-1, score every plan, aggregate per
+    split (routing, paraphrase consistency), and test the critic.
 
-    ``planner``: ``"offline"`` or an ``LLMClient``. ``critic``: None or ``"offline"`` for the rule
-    critic, an ``LLMClient`` for an LLM critic, or ``"none"`` to skip the critic eval.
+    ``planner``: ``"offline"`` or an ``LLMClient`` (the offline expert is deterministic, so it plans
+    each brief once). ``critic``: None or ``"offline"`` for the rule critic, an ``LLMClient`` for an
+    LLM critic, or ``"none"`` to skip the critic eval.
     """
-    from robustlens.llm.client import LLMError
-
     if seeds < 1:
         raise UserInputError(f"--seeds must be at least 1; got {seeds}.", field="seeds")
     if planner == "offline":
@@ -184,21 +261,13 @@ def run_evals(
     else:
         temperature = LLM_TEMPERATURE if seeds > 1 else 0.0
         plan_fn, planner_name = llm_planner(planner, temperature, work_dir), planner.name
-    results = []
+    infer = chain_inferrer()
+    results: list[ScenarioScore] = []
     for scenario in scenarios:
-        runs = []
-        for seed in range(seeds):
-            brief = scenario.brief.model_copy(update={"seed": seed})
-            plan, error = None, None
-            try:
-                plan = plan_fn(brief)
-            except (LLMError, UserInputError) as exc:
-                error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
-            runs.append(score_run(seed, plan, scenario, error))
-        result = score_scenario(scenario, runs)
-        results.append(result)
+        rows = score_scenario_rows(scenario, plan_fn, seeds, planner == "offline", infer)
+        results += rows
         if progress is not None:
-            progress(result)
+            progress(rows[0])
     critic_result = None
     if critic != "none":
         critic_result = evaluate_critic(scenarios, "offline" if critic is None else critic)
@@ -220,5 +289,6 @@ def run_evals(
         validity=sum(r.validity for r in results) / n,
         passed=[r.name for r in results if r.passed],
         failed=[r.name for r in results if not r.passed],
+        splits=summarize_splits(results),
         usage=usage,
     )

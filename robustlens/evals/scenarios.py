@@ -148,6 +148,7 @@ class Scenario(Model):
     paraphrases: list[Paraphrase] = Field(
         default_factory=list, description="the same deployment in other words (consistency metric)"
     )
+    split: str = Field("", description="set on loading: the name of the folder the file is in (dev, heldout)")
 
     def briefs(self) -> list[DomainBrief]:
         """The brief and each paraphrase of it, in file order."""
@@ -177,11 +178,11 @@ def load_scenario(path: str | Path) -> Scenario:
     if not isinstance(data, dict):
         raise UserInputError(
             f"Scenario file {path} must hold a mapping with name, brief and rules.",
-            fix="See evals/scenarios/mri_brain.yaml for the layout.",
+            fix="See evals/scenarios/dev/mri_brain.yaml for the layout.",
             field="scenarios",
         )
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate({**data, "split": path.parent.name})
     except ValidationError as exc:
         problems = describe_validation(exc)
         raise UserInputError(
@@ -193,12 +194,13 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def load_scenarios(directory: str | Path) -> list[Scenario]:
-    """All ``*.yaml``/``*.yml`` scenarios in a directory (or one file), sorted by file name."""
+    """All ``*.yaml``/``*.yml`` scenarios under a directory, subfolders included (or one file), sorted
+    by path; a scenario's ``split`` is its folder's name (``evals/scenarios/heldout/x.yaml``: heldout)."""
     directory = Path(directory)
     if directory.is_file():
         files = [directory]
     elif directory.is_dir():
-        files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        files = sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     else:
         raise UserInputError(
             f"Scenario folder {directory} does not exist.",

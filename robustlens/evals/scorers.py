@@ -17,7 +17,7 @@ from robustlens.corruptions import REGISTRY, compile_plan
 from robustlens.corruptions.base import LADDER_STEPS, interpolate
 from robustlens.errors import UserInputError
 from robustlens.evals.scenarios import Rules
-from robustlens.schemas import CorruptionPlan, PrimitiveCall
+from robustlens.schemas import CorruptionPlan, CorruptionSpec, PrimitiveCall
 
 TOLERANCE = 1e-4  # relative slack: ladders in plans are often rounded to a few digits
 
@@ -87,11 +87,22 @@ def violations(plan: CorruptionPlan, rules: Rules) -> list[str]:
     out = []
     for spec in plan.specs:
         out += [f"{spec.name}: {msg}" for msg in forbidden_hits((c.name for c in spec.recipe), rules)]
-        for call in spec.recipe:
-            bound = rules.severity_bounds.get(call.name)
-            if bound is not None:
-                out += [f"{spec.name}: {msg}" for msg in severity_excess(call, bound, plan.severities)]
+        out += _breaches(spec, rules, plan.severities)
     return out
+
+
+def _breaches(spec: CorruptionSpec, rules: Rules, severities: Sequence[float]) -> list[str]:
+    out = []
+    for call in spec.recipe:
+        bound = rules.severity_bounds.get(call.name)
+        if bound is not None:
+            out += [f"{spec.name}: {msg}" for msg in severity_excess(call, bound, severities)]
+    return out
+
+
+def severity_breaches(plan: CorruptionPlan, rules: Rules) -> list[str]:
+    """The severity-bound part of ``violations``: ladders stronger than the scenario's physical bounds."""
+    return [msg for spec in plan.specs for msg in _breaches(spec, rules, plan.severities)]
 
 
 def missing_groups(primitives: Collection[str], rules: Rules) -> list[list[str]]:

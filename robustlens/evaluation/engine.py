@@ -26,10 +26,11 @@ from robustlens.data.sources import ImageSet
 from robustlens.errors import UserInputError
 from robustlens.evaluation.cache import EmbeddingCache
 from robustlens.evaluation.loader import CellImages, CellJob, InputsWriter, default_workers, make_loader
-from robustlens.evaluation.store import CLEAN, RunStore, load_result
+from robustlens.evaluation.rebuild import load_result
+from robustlens.evaluation.store import CLEAN, RunStore
 from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES, cell_records, class_embeddings, prompts
 from robustlens.models import VisionLanguageModel, load_model
-from robustlens.schemas import AuditResult, CorruptionPlan, DomainBrief
+from robustlens.schemas import AuditResult, CorruptionPlan, DomainBrief, ValidationReport
 from robustlens.workers import worker_context
 
 
@@ -78,8 +79,12 @@ def evaluate(
     progress: ProgressSink | None = None,
     brief: DomainBrief | None = None,
     command: str = "",
+    validation: Sequence[ValidationReport] = (),
 ) -> AuditResult:
-    """Run (or resume) an audit into ``out`` and return its summary."""
+    """Run (or resume) an audit into ``out`` and return its summary.
+
+    ``validation``: the plan's validation reports (agent runs), stored in the result, so result.json
+    is written once per evaluation, by ``RunStore.write_result``."""
     from robustlens.evaluation.summary import summarize
 
     options = options or EngineOptions()
@@ -98,7 +103,9 @@ def evaluate(
     store = RunStore(out)
     identity = {
         "specs": {
-            sp.name: hashlib.blake2b(sp.model_dump_json().encode(), digest_size=12).hexdigest()
+            sp.name: hashlib.blake2b(  # extra rungs extend a run; they do not change its cells
+                sp.model_dump_json(exclude={"extra_severities"}).encode(), digest_size=12
+            ).hexdigest()
             for sp in plan.specs
         },
         "dataset": images.fingerprint(hashes),
@@ -128,11 +135,16 @@ def evaluate(
         if not pending and (store.root / "result.json").exists():
             stored = load_result(store.root)  # a damaged result.json is rebuilt from the cells
             if stored.plan == plan and stored.models == list(models) and stored.reference_model == reference:
+                if validation and stored.validation != list(validation):  # same cells, new verdicts
+                    stored = stored.model_copy(update={"validation": list(validation)})
+                    store.write_result(stored)
                 return stored  # finished: nothing to recompute
         for model_id in pending:
             runner.run_model(model_id)
         result = summarize(store, plan, list(models), reference, brief=brief, n_boot=options.n_boot)
-        result.save(store.root / "result.json")
+        if validation:
+            result = result.model_copy(update={"validation": list(validation)})
+        store.write_result(result)
         shutil.rmtree(store.root / "inputs", ignore_errors=True)  # model-resolution copies: only for resuming
         return result
     finally:
@@ -170,7 +182,9 @@ class _Runner:
         self.store = store
         self.options = options
         self.progress = progress
-        self.cells = [(s.name, float(sev)) for s in plan.specs for sev in plan.severities]
+        self.cells = [
+            (s.name, v) for s in plan.specs for v in sorted({*plan.severities, *s.extra_severities})
+        ]
         self.spec_json = {s.name: s.model_dump_json() for s in plan.specs}
         self.inputs: Path | None = None
 
@@ -179,12 +193,16 @@ class _Runner:
 
     # ------------------------------------------------------------------ one model
 
+    def load(self, model_id: str) -> VisionLanguageModel:
+        """The model (a hook: the investigation's follow-up runner keeps one loaded between cells)."""
+        return load_model(
+            model_id, self.options.checkpoints.get(model_id), self.options.device, self.options.amp
+        )
+
     def run_model(self, model_id: str) -> None:
         if self.options.workers != 0:  # the fork server imports torch/OpenCV/open_clip meanwhile
             worker_context(modules=("open_clip.transform",))
-        model = load_model(
-            model_id, self.options.checkpoints.get(model_id), self.options.device, self.options.amp
-        )
+        model = self.load(model_id)
         batch = self.options.batch_size or (128 if model.device.type == "cuda" else 32)
         workers = self.options.workers if self.options.workers is not None else default_workers(model.device)
         done = sum(self.store.is_done(model_id, c, s) for c, s in [(CLEAN, 0.0), *self.cells])
@@ -328,8 +346,8 @@ class _Runner:
         )
         self.store.write_cell(model.id, CLEAN, 0.0, records, emb)
         self.progress.cell_done()
-        preds = [r["pred"] for r in records] if text is not None else None
-        return emb, preds, items, captions
+        fresh = [r["pred"] for r in records] if text is not None else None
+        return emb, fresh, items, captions
 
     def _clean_embeddings(
         self, model: VisionLanguageModel, items: list[Any], first: bool, batch: int, workers: int

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from robustlens.corruptions.compiler import CompiledCorruption, compile_spec
 from robustlens.corruptions.seeding import corruption_seed
 from robustlens.data.images import BadImage, load_image, to_rgb
-from robustlens.models.base import uint8_chw
+from robustlens.models.base import PilTransform, uint8_chw
 from robustlens.schemas import CorruptionSpec
 from robustlens.workers import init_worker, worker_context
 
@@ -60,7 +60,11 @@ class CellImages(Dataset):
         self.run_seed = run_seed
         self.image_size = image_size
         self.inputs = inputs
-        self.uint8 = bool(getattr(transform, "splittable", False))
+        # a model transform split into geometry (workers) + normalisation (device) ships uint8 pixels
+        self.geometry: Callable[[np.ndarray], np.ndarray] | None = (
+            transform.geometry if isinstance(transform, PilTransform) and transform.splittable else None
+        )
+        self.uint8 = self.geometry is not None
         self._compiled: dict[int, CompiledCorruption] = {}
         self._memmap: np.ndarray | None = None
 
@@ -100,8 +104,8 @@ class CellImages(Dataset):
         rgb = np.ascontiguousarray(to_rgb(image))
         if self.inputs is not None:
             return job_index, pos, uint8_chw(rgb), ""
-        if self.uint8:
-            return job_index, pos, uint8_chw(self.transform.geometry(rgb)), ""  # type: ignore[attr-defined]
+        if self.geometry is not None:
+            return job_index, pos, uint8_chw(self.geometry(rgb)), ""
         return job_index, pos, self.transform(rgb), ""
 
 
@@ -161,7 +165,7 @@ class InputsWriter:
         self.path = path
         self.tmp = path.with_name(f".{path.name}.partial")
         self.n = n
-        self.array: np.ndarray | None = None
+        self.array: np.memmap | None = None
 
     def write(self, positions: list[int], pixels: torch.Tensor) -> None:
         if self.array is None:

@@ -28,19 +28,34 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robustlens.errors import UserInputError
 
+if TYPE_CHECKING:
+    from robustlens.investigate.records import Investigation
+    from robustlens.schemas import AuditResult, DomainBrief
+
 CLEAN = "clean"
+RESULT_FILE = "result.json"
+BRIEF_FILE = "brief.yaml"
 MARKER = ".robustlens-run.json"
 LOCK = ".robustlens.lock"
 # What ``--fresh`` removes: only files the run store writes (never anything else in the folder).
-RUN_OUTPUTS = ("cells", "text", "inputs", "result.json", "images.json", "timings.jsonl", "report")
+RUN_OUTPUTS = (
+    "cells",
+    "text",
+    "inputs",
+    "result.json",
+    "images.json",
+    "timings.jsonl",
+    "report",
+    "investigation.json",
+)
 # Written by the agent (chat/run) before the evaluation creates the manifest.
 AGENT_FILES = ("agent.sqlite", "agent.sqlite-journal", "agent.sqlite-wal", "agent.sqlite-shm", "previews")
 
@@ -164,6 +179,42 @@ class RunStore:
         data.update(fields)
         write_json(self.manifest_path, data)
 
+    # ------------------------------------------------------------------ result, brief, previews
+
+    @property
+    def result_path(self) -> Path:
+        return self.root / RESULT_FILE
+
+    def write_result(self, result: AuditResult) -> Path:
+        """RUN/result.json: the one writer of the run's summary (engine, rebuild, agent all call it)."""
+        atomic_write_text(self.result_path, result.to_json())
+        return self.result_path
+
+    def read_result(self) -> AuditResult:
+        """The run's AuditResult; a damaged result.json is rebuilt from the finished cells."""
+        from robustlens.evaluation.rebuild import load_result
+
+        return load_result(self.root)
+
+    def write_investigation(self, investigation: Investigation) -> Path:
+        """RUN/investigation.json: the follow-ups after the first pass (envelope, slices, chains, log)."""
+        from robustlens.investigate.records import INVESTIGATION_FILE
+
+        path = self.root / INVESTIGATION_FILE
+        atomic_write_text(path, investigation.to_json())
+        return path
+
+    def write_brief(self, brief: DomainBrief, header: Sequence[str] = ()) -> Path:
+        """RUN/brief.yaml: the brief the audit ran with, runnable again with ``robustlens run``;
+        ``header`` lines go on top as YAML comments."""
+        text = "".join(f"# {line}\n" for line in header) + brief.to_yaml()
+        atomic_write_text(self.root / BRIEF_FILE, text)
+        return self.root / BRIEF_FILE
+
+    def preview_path(self, spec_name: str) -> Path:
+        """RUN/previews/<spec>.png: the severity grid shown before evaluation."""
+        return self.root / "previews" / f"{spec_name}.png"
+
     # ------------------------------------------------------------------ images
 
     def write_images(self, images: list[dict[str, Any]], skipped: list[dict[str, str]]) -> None:
@@ -171,7 +222,8 @@ class RunStore:
 
     def read_images(self) -> dict[str, Any] | None:
         path = self.root / "images.json"
-        return read_run_json(path) if path.exists() else None  # type: ignore[return-value]
+        data: dict[str, Any] | None = read_run_json(path) if path.exists() else None
+        return data
 
     # ------------------------------------------------------------------ cells
 
@@ -320,64 +372,6 @@ def read_run_json(path: Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (ValueError, RecursionError) as exc:
         raise damaged(Path(path), f"it is not valid JSON ({str(exc).splitlines()[0][:120]})") from None
-
-
-def load_result(root: Path) -> Any:
-    """The run's AuditResult; a damaged result.json is rebuilt from the finished cells.
-
-    result.json is derived data (a summary of the cells), so losing it loses nothing: the manifest
-    says what was asked and the cells hold every per-image record.
-    """
-    from pydantic import ValidationError
-
-    from robustlens.schemas import AuditResult
-
-    root = Path(root)
-    path = root / "result.json"
-    try:
-        return AuditResult.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValueError, ValidationError, RecursionError):
-        pass
-    return rebuild_result(root)
-
-
-def rebuild_result(root: Path) -> Any:
-    """Summarise the cells again (from manifest.json) and rewrite result.json."""
-    from pydantic import ValidationError
-
-    from robustlens.evaluation.summary import summarize
-    from robustlens.schemas import CorruptionPlan, DomainBrief
-
-    store = RunStore(root)
-    manifest = store.read_manifest()
-    if manifest is None:
-        raise damaged(
-            root / "result.json", "it is not a valid result and there is no manifest.json to rebuild it from"
-        )
-    try:
-        plan = CorruptionPlan.model_validate(manifest["plan"])
-        brief = DomainBrief.model_validate(manifest["brief"]) if manifest.get("brief") else None
-        models = list(manifest["models"])
-    except (KeyError, TypeError, ValidationError):
-        raise damaged(store.manifest_path, "it lacks the plan or models of the run") from None
-    try:
-        result = summarize(
-            store,
-            plan,
-            models,
-            manifest.get("reference_model"),
-            brief=brief,
-            n_boot=int(manifest.get("n_boot", 1000)),
-        )
-    except FileNotFoundError:
-        raise UserInputError(
-            f"{root} is an unfinished run: result.json is missing or damaged and some cells are not done.",
-            why="result.json is written when every cell of the run is finished.",
-            fix="Re-run the same `robustlens eval` command to resume and finish the run.",
-            field="out",
-        ) from None
-    result.save(root / "result.json")
-    return result
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

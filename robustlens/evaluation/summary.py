@@ -69,10 +69,17 @@ class Arrays:
             n_classes=n_classes,
         )
 
+    def need(self, name: str) -> np.ndarray:
+        """A column a metric declared in ``needs`` (present whenever the metric is computed)."""
+        value = getattr(self, name)
+        if value is None:
+            raise ValueError(f"the cell has no {name!r} column")
+        arr: np.ndarray = value
+        return arr
+
     @property
     def correct(self) -> np.ndarray:
-        assert self.label is not None and self.pred is not None
-        return (self.label == self.pred).astype(float)
+        return (self.need("label") == self.need("pred")).astype(float)
 
 
 # A cell metric: (point estimate, bootstrap replicates) from the arrays and the index matrix.
@@ -99,33 +106,35 @@ def mean_of(values: np.ndarray, idx: np.ndarray) -> tuple[float, np.ndarray]:
 @cell_metric("accuracy", ("label", "pred"))
 def _accuracy(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
     """Top-1 accuracy."""
-    return M.accuracy(a.label, a.pred), a.correct[idx].mean(axis=1)
+    return M.accuracy(a.need("label"), a.need("pred")), a.correct[idx].mean(axis=1)
 
 
 @cell_metric("balanced_accuracy", ("label", "pred"))
 def _balanced(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean per-class recall over the classes present (the resample's own classes)."""
-    y, ok = a.label[idx], a.correct[idx]  # type: ignore[index]
+    y, ok = a.need("label")[idx], a.correct[idx]
     recalls = []
     for c in range(a.n_classes):
         mask = y == c
         count = mask.sum(axis=1)
         recalls.append(np.where(count > 0, (ok * mask).sum(axis=1) / np.maximum(count, 1), np.nan))
     reps = np.nanmean(np.stack(recalls, axis=1), axis=1)
-    return M.balanced_accuracy(a.label, a.pred, a.n_classes), reps
+    return M.balanced_accuracy(a.need("label"), a.need("pred"), a.n_classes), reps
 
 
 @cell_metric("ece", ("label", "pred", "conf"))
 def _ece(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
     """Expected calibration error, 15 equal-width confidence bins (Guo et al. 2017), via bincounts."""
-    conf, ok = a.conf, a.correct
-    bins = np.clip(np.ceil(conf * ECE_BINS).astype(int) - 1, 0, ECE_BINS - 1)  # type: ignore[union-attr]
+    conf, ok = a.need("conf"), a.correct
+    bins = np.clip(np.ceil(conf * ECE_BINS).astype(int) - 1, 0, ECE_BINS - 1)
 
     def ece(rows: np.ndarray) -> np.ndarray:
         n_rep, n = rows.shape
         flat = (np.arange(n_rep)[:, None] * ECE_BINS + bins[rows]).ravel()
         size = n_rep * ECE_BINS
-        gap = np.bincount(flat, ok[rows].ravel(), size) - np.bincount(flat, conf[rows].ravel(), size)  # type: ignore[index]
+        gap = np.bincount(flat, ok[rows].ravel(), size) - np.bincount(flat, conf[rows].ravel(), size).astype(
+            float
+        )
         return np.abs(gap.reshape(n_rep, ECE_BINS)).sum(axis=1) / n
 
     return float(ece(np.arange(len(ok))[None, :])[0]), ece(idx)
@@ -136,8 +145,8 @@ def _ece_debiased(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
     """Debiased l2 calibration error (Kumar et al. 2019), same 15 bins as ECE, as signed sqrt of the
     debiased squared error: unlike plug-in ECE (biased upward), its interval covers 0 for a
     calibrated model. See ``metrics.debiased_calibration_error``."""
-    conf, ok = a.conf, a.correct
-    bins = np.clip(np.ceil(conf * ECE_BINS).astype(int) - 1, 0, ECE_BINS - 1)  # type: ignore[union-attr]
+    conf, ok = a.need("conf"), a.correct
+    bins = np.clip(np.ceil(conf * ECE_BINS).astype(int) - 1, 0, ECE_BINS - 1)
 
     def debiased(rows: np.ndarray) -> np.ndarray:
         n_rep, n = rows.shape
@@ -147,7 +156,7 @@ def _ece_debiased(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
         def sums(w: np.ndarray | None) -> np.ndarray:
             return np.bincount(flat, w, size).reshape(n_rep, ECE_BINS)
 
-        sq = M.debiased_squared_ece_from_bins(sums(None), sums(ok[rows].ravel()), sums(conf[rows].ravel()), n)  # type: ignore[index]
+        sq = M.debiased_squared_ece_from_bins(sums(None), sums(ok[rows].ravel()), sums(conf[rows].ravel()), n)
         return np.asarray(M.signed_sqrt(sq))
 
     return float(debiased(np.arange(len(ok))[None, :])[0]), debiased(idx)
@@ -156,20 +165,21 @@ def _ece_debiased(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
 @cell_metric("nll", ("label", "p_true"))
 def _nll(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
     """Negative log-likelihood of the true class."""
-    return mean_of(-np.log(np.clip(a.p_true, 1e-12, 1.0)), idx)  # type: ignore[arg-type]
+    return mean_of(-np.log(np.clip(a.need("p_true"), 1e-12, 1.0)), idx)
 
 
 @cell_metric("lfp", ("pred", "clean_pred"), clean_too=False)
 def _lfp(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
     """Label flip probability (DeepBench): prediction differs from the clean prediction."""
-    flips = (a.pred != a.clean_pred).astype(float)  # type: ignore[operator]
-    return M.label_flip_probability(a.clean_pred, a.pred), flips[idx].mean(axis=1)
+    pred, clean_pred = a.need("pred"), a.need("clean_pred")
+    flips = np.not_equal(pred, clean_pred).astype(float)
+    return M.label_flip_probability(clean_pred, pred), flips[idx].mean(axis=1)
 
 
 @cell_metric("confidence_drop", ("clean_conf", "p_clean_pred"), clean_too=False)
 def _conf_drop(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
     """Clean confidence minus the corrupted probability of the clean-predicted class."""
-    return mean_of(M.confidence_drop(a.clean_conf, a.p_clean_pred), idx)  # type: ignore[arg-type]
+    return mean_of(M.confidence_drop(a.need("clean_conf"), a.need("p_clean_pred")), idx)
 
 
 @cell_metric("cosine", clean_too=False)
@@ -186,8 +196,8 @@ def _l2(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
 
 def _recall_metric(direction: str, k: int) -> CellMetric:
     def fn(a: Arrays, idx: np.ndarray) -> tuple[float, np.ndarray]:
-        ranks = a.i2t if direction == "i2t" else a.t2i
-        return mean_of((ranks < k).astype(float), idx)  # type: ignore[operator]
+        ranks = a.need(direction)
+        return mean_of(np.less(ranks, k).astype(float), idx)
 
     return fn
 

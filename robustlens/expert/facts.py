@@ -78,6 +78,9 @@ class ChainFacts(Model):
     sky_in_view: bool | None = None
     conditions: list[ConditionMatch] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
+    ruled_out: list[str] = Field(
+        default_factory=list, description="conditions the user ruled out ('no rain', 'never at night')"
+    )
 
     def has(self, field: str, value: object) -> bool:
         """True when ``field`` (a list or scalar fact) holds ``value``."""

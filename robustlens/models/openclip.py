@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,6 +54,8 @@ def list_architectures() -> list[str]:
 
 
 class OpenClipModel(VisionLanguageModel):
+    model: Any  # an open_clip CLIP or CustomTextCLIP (the library is untyped)
+
     def __init__(
         self,
         spec: str,
@@ -154,8 +157,8 @@ class OpenClipModel(VisionLanguageModel):
         self.image_size = int(size[0] if isinstance(size, tuple | list) else size)
         with torch.inference_mode():
             self.embed_dim = int(self.model.encode_text(self.tokenizer(["x"]).to(self.device)).shape[-1])
-        self.logit_scale = float(model.logit_scale.exp().item())
-        bias = getattr(model, "logit_bias", None)
+        self.logit_scale = float(self.model.logit_scale.exp().item())
+        bias = getattr(self.model, "logit_bias", None)
         self.logit_bias = float(bias.item()) if bias is not None else None
 
     @property
@@ -303,7 +306,7 @@ def _checkpoint_problem(checkpoint: Path, exc: Exception) -> str:
         if checkpoint.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            state = load_file(str(checkpoint), device="cpu")
+            state: Any = load_file(str(checkpoint), device="cpu")
         else:
             state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     except Exception as load_exc:

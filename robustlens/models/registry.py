@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from robustlens.errors import UserInputError, did_you_mean
 from robustlens.models.base import VisionLanguageModel
@@ -37,10 +38,10 @@ def _openclip_ids() -> list[str]:
     "open_clip: openclip:ARCH/TAG, openclip:hf-hub:ORG/NAME, openclip:ARCH + --checkpoint",
     _openclip_ids,
 )
-def _load_openclip(spec: str, **kw: object) -> VisionLanguageModel:
+def _load_openclip(spec: str, **kw: Any) -> VisionLanguageModel:
     from robustlens.models.openclip import OpenClipModel
 
-    return OpenClipModel(spec, **kw)  # type: ignore[arg-type]
+    return OpenClipModel(spec, **kw)
 
 
 def _hf_ids() -> list[str]:
@@ -50,10 +51,10 @@ def _hf_ids() -> list[str]:
 
 
 @register_prefix("hf", "Hugging Face transformers CLIP/SigLIP/ALIGN: hf:ORG/NAME or hf:/local/dir", _hf_ids)
-def _load_hf(spec: str, **kw: object) -> VisionLanguageModel:
+def _load_hf(spec: str, **kw: Any) -> VisionLanguageModel:
     from robustlens.models.hf import HFModel
 
-    return HFModel(spec, **kw)  # type: ignore[arg-type]
+    return HFModel(spec, **kw)
 
 
 def _demo_ids() -> list[str]:
@@ -63,10 +64,10 @@ def _demo_ids() -> list[str]:
 
 
 @register_prefix("demo", "bundled offline demo models: demo:textile, demo:textile-robust", _demo_ids)
-def _load_demo(spec: str, **kw: object) -> VisionLanguageModel:
+def _load_demo(spec: str, **kw: Any) -> VisionLanguageModel:
     from robustlens.models.demo import load_demo
 
-    return load_demo(spec, **kw)  # type: ignore[arg-type]
+    return load_demo(spec, **kw)
 
 
 EXAMPLES = {

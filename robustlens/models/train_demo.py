@@ -25,7 +25,9 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -74,16 +76,20 @@ CAPTIONS: dict[str, list[str]] = {
 }
 
 
-def load_split(split: str, preprocess_geometry) -> tuple[torch.Tensor, torch.Tensor]:
+def load_split(
+    split: Literal["train", "test", "all"], preprocess_geometry: Callable[[np.ndarray], np.ndarray]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 (N, 3, 224, 224) images through the model's own resize/crop, and labels."""
-    items = textile_split(split)  # type: ignore[arg-type]
+    items = textile_split(split)
     images = [preprocess_geometry(to_rgb(load_image(p))) for p, _ in items]
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
     y = torch.tensor([TEXTILE_CLASSES.index(c) for _, c in items])
     return x, y
 
 
-def normalise(x: torch.Tensor, mean_std: tuple, scaled: bool = False) -> torch.Tensor:  # type: ignore[type-arg]
+def normalise(
+    x: torch.Tensor, mean_std: tuple[Sequence[float], Sequence[float]], scaled: bool = False
+) -> torch.Tensor:
     """uint8 (or, with ``scaled``, [0, 1] float) images -> the model's normalised input."""
     mean = torch.tensor(mean_std[0]).view(1, 3, 1, 1)
     std = torch.tensor(mean_std[1]).view(1, 3, 1, 1)
@@ -159,7 +165,7 @@ def photometric_augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 
 @torch.no_grad()
-def pooled_text(model: torch.nn.Module, tokenizer, texts: list[str]) -> torch.Tensor:
+def pooled_text(model: Any, tokenizer: Callable[[list[str]], torch.Tensor], texts: list[str]) -> torch.Tensor:
     """Frozen MiniLM mean-pooled features (before the trainable projection)."""
     tokens = tokenizer(texts)
     attn = (tokens != model.text.config.pad_token_id).long()
@@ -176,7 +182,8 @@ def zero_shot_accuracy(model_id: str = "demo:textile") -> dict[str, float]:
     names = [TEXTILE_PROMPT_NAMES[c] for c in TEXTILE_CLASSES]
     text = class_embeddings(model.encode_texts(prompts(names, DEFAULT_TEMPLATES)), len(names))
     items = textile_split("test")
-    correct, per_class = [], {c: [] for c in TEXTILE_CLASSES}
+    correct: list[float] = []
+    per_class: dict[str, list[float]] = {c: [] for c in TEXTILE_CLASSES}
     for start in range(0, len(items), 64):
         chunk = items[start : start + 64]
         pixels = torch.stack([model.image_transform(to_rgb(load_image(p))) for p, _ in chunk])
@@ -211,6 +218,9 @@ def train(
     from robustlens.models.base import PilTransform
 
     transform = PilTransform(preprocess)
+    if transform.mean_std is None:
+        raise ValueError("the demo model's preprocess must end in ToTensor + Normalize")
+    mean_std = transform.mean_std
     x_train, y_train = load_split("train", transform.geometry)
     caption_lists = [CAPTIONS[c] for c in TEXTILE_CLASSES]
     flat = [c for caps in caption_lists for c in caps]
@@ -232,9 +242,9 @@ def train(
             idx = order[step * batch_size : (step + 1) * batch_size]
             batch = augment(x_train[idx], g)
             if robust:
-                images = normalise(photometric_augment(batch.float() / 255.0, g), transform.mean_std, True)
+                images = normalise(photometric_augment(batch.float() / 255.0, g), mean_std, True)
             else:
-                images = normalise(batch, transform.mean_std)
+                images = normalise(batch, mean_std)
             pick = torch.randint(0, pooled.shape[1], (pooled.shape[0],), generator=g)
             text = F.normalize(model.text.proj(pooled[torch.arange(pooled.shape[0]), pick]), dim=-1)
             img = F.normalize(model.encode_image(images), dim=-1)
@@ -267,7 +277,7 @@ def train(
     }
 
 
-def pooled_dim(model: torch.nn.Module) -> int:
+def pooled_dim(model: Any) -> int:  # an open_clip CustomTextCLIP (untyped library)
     return int(model.text.config.hidden_size)
 
 

@@ -21,9 +21,11 @@ from robustlens.analysis import Ranking, collapse_rule, has_random_weights, insp
 from robustlens.caveats import run_caveats
 from robustlens.errors import UserInputError
 from robustlens.evaluation.store import CLEAN
+from robustlens.investigate.records import load_investigation
 from robustlens.report import sections as S
 from robustlens.report.formatting import METRIC_LABELS, metric, metric_order, scalar, sev
 from robustlens.report.gallery import Thumbs, thumbnails
+from robustlens.report.investigation import investigation_data, slice_examples
 from robustlens.report.narrative import generated_summary
 from robustlens.report.strips import class_counts, severity_strips
 from robustlens.report.verdict import verdict
@@ -50,6 +52,7 @@ class ReportContext:
     run_dir: Path
     thumbs: list[Thumbs] = field(default_factory=list)
     strip_images: list[list[bytes | None]] = field(default_factory=list)
+    slice_thumbs: list[Thumbs] = field(default_factory=list)
     _figures: dict[str, bytes] | None = None
 
     @property
@@ -150,8 +153,11 @@ def build_context(
         "analysis": analysis.model_dump(mode="json"),
     }
     data["metric_labels"] = {m: METRIC_LABELS.get(m, m) for m in data["metrics"]}
+    investigation = load_investigation(run_dir)
+    if investigation is not None:
+        data["investigation"] = investigation_data(investigation)
     label = NARRATIVE_LABELS[narrative_source if narrative is not None else "template"]
-    found = verdict(result, analysis)
+    found = verdict(result, analysis, data["investigation"]["envelope"] if investigation else None)
     data["verdict"] = found.as_json() | {"lines": found.lines}
     data["summary"] = {
         "source": narrative_source if narrative is not None else "template",
@@ -166,6 +172,7 @@ def build_context(
     for entry, thumb in zip(data["gallery"], thumbs, strict=True):
         entry["source_found"] = thumb.clean is not None
         entry["note"] = thumb.note
+    slice_thumbs = _slice_thumbs(data, result, manifest)
     return ReportContext(
         data=_clean_json(data),
         result=result,
@@ -174,7 +181,23 @@ def build_context(
         run_dir=run_dir,
         thumbs=thumbs,
         strip_images=strip_images,
+        slice_thumbs=slice_thumbs,
     )
+
+
+def _slice_thumbs(data: dict[str, Any], result: AuditResult, manifest: dict[str, Any]) -> list[Thumbs]:
+    """Thumbnails of the failure slices' representative images (flat, in ``slice_examples`` order);
+    a slice of a condition the stored plan cannot regenerate gets placeholders."""
+    if "investigation" not in data:
+        return []
+    known = {s.name for s in result.plan.specs}
+    out = []
+    for ex in slice_examples(data["investigation"]):
+        if ex["corruption"] in known:
+            out += thumbnails([ex], result.plan, manifest)
+        else:
+            out.append(Thumbs(None, None, f"{ex['corruption']} is not in the stored plan"))
+    return out
 
 
 def _clean_json(obj: Any) -> Any:

@@ -12,6 +12,7 @@ import base64
 
 import jinja2
 
+from robustlens.report import html_investigation
 from robustlens.report.context import ReportContext
 from robustlens.report.formatting import upfirst
 from robustlens.report.html_template import CSP, CSS, TEMPLATE
@@ -63,6 +64,9 @@ def render_html(ctx: ReportContext) -> str:
         and not (i == "comparisons" and not d["paired"])
         and not (i == "heatmap" and "heatmap" not in ctx.figures)
     ]
+    at = next(n for n, (i, _) in enumerate(toc) if i == "vulnerabilities") + 1
+    toc[at:at] = html_investigation.toc(d)
+    random = {m["id"] for m in run["models"] if m["random_weights"]}
     lf_metrics = [
         m
         for m in ("lfp", "cosine", "l2_drift", "confidence_drop")
@@ -72,12 +76,13 @@ def render_html(ctx: ReportContext) -> str:
     signals = [s["label"] for s in d["label_free"][0]["tracking"]["signals"]] if d["label_free"] else []
     clean_metrics = [m for m in d["metrics"] if any(m in c["metrics"] for c in d["clean"])]
     return _TEMPLATE.render(
-        css=CSS,
+        css=CSS + (html_investigation.CSS if "investigation" in d else ""),
         csp=CSP,
         d=d,
         run=run,
         toc=toc,
-        random={m["id"] for m in run["models"] if m["random_weights"]},
+        random=random,
+        investigation=html_investigation.render_investigation(ctx, random),
         ckpt={m["id"]: m for m in run["models"] if m.get("checkpoint")},
         strips=[
             {"s": s, "images": [_png(b) for b in row]}

@@ -113,7 +113,8 @@ TEMPLATE = r"""<!DOCTYPE html>
 <span class="label">verdict</span>
 <p class="tol">{{ vd.tolerance_text }}</p>
 <ul>{% for m in vd.models %}<li class="v-{{ m.status }}">{{ model(m.model) }}:
- <span class="vt">{{ m.text }}</span></li>{% endfor %}</ul>
+ <span class="vt">{{ m.text }}</span></li>{% endfor %}</ul>{% for e in vd.get("envelope") or [] %}
+<p class="ship">{{ model(e.model) }}: {{ e.text }}</p>{% endfor %}
 {% if vd.safety_fact %}<p class="fact"><strong>Most important safety fact:</strong> {{ vd.safety_fact }}</p>
 {% endif %}</div>
 <div class="exec">
@@ -215,7 +216,7 @@ Each model has its own colour, marker and line style.</figcaption></figure>
 {% for m in audited %}<tr><td>{{ model(m) }}</td>{% for c in run.corruptions %}{% set p = collapse[(m, c)] %}
 <td class="num">{{ p.severity_text if p.severity is not none else "none" }}</td>{% endfor %}</tr>
 {% endfor %}</table></div>
-
+{{ investigation }}
 <h2 id="ce">Corruption error (CE, mCE)</h2>
 {% set ce = d.corruption_error %}{% if ce %}
 <p class="muted">CE<sub>c</sub> = Σ<sub>s</sub> E<sub>s,c</sub>(model) /

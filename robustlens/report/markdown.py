@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from robustlens.report.context import ReportContext
 from robustlens.report.formatting import upfirst
+from robustlens.report.md_investigation import investigation_sections
 from robustlens.report.md_results import ResultSections
 from robustlens.report.md_text import Data, Md, _mv, _table, block, code, text
 
@@ -60,9 +61,13 @@ class _Doc(ResultSections):
         v = self.d["verdict"]
         out = ["**Verdict.** " + text(v["tolerance_text"]), ""]
         out += [f"- {self.model(m['model'])}: **{text(m['text'])}**" for m in v["models"]]
+        out += [f"- {self.model(e['model'])}: {text(e['text'])}" for e in v.get("envelope") or []]
         if v["safety_fact"]:
             out += ["", f"> **Most important safety fact:** {text(v['safety_fact'])}"]
         return [*out, ""]
+
+    def investigation(self) -> list[str]:
+        return investigation_sections(self.d.get("investigation"), self.model)
 
     def strips(self) -> list[str]:
         out = ["## Your images under each corruption", ""]
@@ -278,6 +283,7 @@ SECTIONS: tuple[Callable[[_Doc], list[str]], ...] = (
     _Doc.clean,
     _Doc.figures,
     _Doc.vulnerabilities,
+    _Doc.investigation,
     _Doc.corruption_error,
     _Doc.label_free,
     _Doc.calibration,

@@ -11,6 +11,8 @@ from robustlens.report.md_text import Data, Md, _mv, _table, text
 class ResultSections:
     d: Data
     run: Data
+    audited: list[str]  # model ids other than the reference (set by the document class)
+    figs: dict[str, str]  # figure name -> file name
 
     def model(self, m: str) -> Md:  # pragma: no cover - provided by the document class
         raise NotImplementedError

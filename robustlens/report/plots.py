@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)))
-RC = {
+RC: dict[Any, Any] = {  # matplotlib's stub keys rcParams by a Literal of every name
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,
@@ -96,7 +96,9 @@ def heatmap(data: dict[str, Any]) -> Figure:
         spine.set_visible(False)
     for i, row in enumerate(hm["values"]):
         for j, v in enumerate(row):
-            r, g, b, _ = image.cmap(image.norm(v["value"] if v["value"] is not None else low))
+            value = float(v["value"] if v["value"] is not None else low)
+            # Norm maps a scalar to a scalar at runtime; its stub only declares arrays
+            r, g, b, _ = image.cmap(image.norm(value))  # type: ignore[arg-type]
             dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45  # relative luminance of the cell
             ax.text(
                 j, i, v["text"], ha="center", va="center", fontsize=8.5, color="white" if dark else "black"

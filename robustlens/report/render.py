@@ -1,5 +1,5 @@
 """Write a run's report: ``RUN/report/report.html``, ``report.md`` (+ ``figures/``), ``report.json``,
-``cells.csv``.
+``cells.csv`` (and ``envelope.csv`` when the run has an investigation).
 
 Everything is rebuilt from the files of the run (``result.json``, ``manifest.json``, the per-image
 records and, for the gallery, the dataset's images), with no clock and no randomness: building the
@@ -17,6 +17,7 @@ from robustlens.report.context import ReportContext, build_context
 
 FORMATS = ("html", "md", "json", "csv")
 FILE_NAMES = {"html": "report.html", "md": "report.md", "json": "report.json", "csv": "cells.csv"}
+ENVELOPE_CSV = "envelope.csv"
 
 
 def parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
@@ -73,8 +74,11 @@ def write_context(ctx: ReportContext, formats: Iterable[str] = FORMATS) -> dict[
 
             atomic_write_text(path, report_json(ctx))
         else:
-            from robustlens.report.tables import cells_csv
+            from robustlens.report.tables import cells_csv, envelope_csv
 
             atomic_write_text(path, cells_csv(ctx))
+            if "investigation" in ctx.data:  # the operating envelope, one row per model x condition
+                written["envelope_csv"] = out_dir / ENVELOPE_CSV
+                atomic_write_text(written["envelope_csv"], envelope_csv(ctx))
         written[fmt] = path
     return written

@@ -47,3 +47,12 @@ def cells_csv(ctx: ReportContext) -> str:
             row += [_cell(mv.get("value")), _cell(mv.get("ci_low")), _cell(mv.get("ci_high"))]
         writer.writerow(row)
     return buf.getvalue()
+
+
+def envelope_csv(ctx: ReportContext) -> str:
+    """``envelope.csv``: the investigation's operating envelope, one row per model x condition."""
+    from robustlens.report.investigation import envelope_csv_rows
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(envelope_csv_rows(ctx.data["investigation"]))
+    return buf.getvalue()

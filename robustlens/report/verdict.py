@@ -16,6 +16,11 @@ Noninferiority*).
 The *safety fact* is the most actionable single finding, looked for in the data: one predicted class
 that absorbs the errors (a "sink" class, e.g. every defective fabric called "defect-free"), taken from
 the analysis' class shifts; failing that, the largest damage that is significant.
+
+When the run has an investigation, the verdict also says what to ship for, from the operating
+envelope (``report.investigation``): "Ship for: blur up to sigma 2.1 px; not for: low_light (fails
+at the mildest level)". The envelope is the bisected tolerated level, so it is a finer statement
+than the per-cell calls above, which only see the planned severities.
 """
 
 from __future__ import annotations
@@ -70,15 +75,20 @@ class Verdict:
     tolerance_text: str
     models: list[ModelVerdict]
     safety_fact: str | None
+    envelope: list[dict[str, Any]] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """Plain JSON (the ``verdict`` key of report.json)."""
-        return asdict(self)
+        """Plain JSON (the ``verdict`` key of report.json); no ``envelope`` key without an investigation."""
+        out = asdict(self)
+        if self.envelope is None:
+            del out["envelope"]
+        return out
 
     @property
     def lines(self) -> list[str]:
         """The sentences the executive summary opens with (tolerance, one per model, safety fact)."""
         out = [self.tolerance_text, *(f"{m.model}: {m.text}" for m in self.models)]
+        out += [f"{e['model']}: {e['text']}" for e in self.envelope or []]
         return out + ([f"Most important safety fact: {self.safety_fact}"] if self.safety_fact else [])
 
 
@@ -213,12 +223,40 @@ def _largest_significant(mv: list[ModelVerdict]) -> str | None:
     return f"the largest significant damage is {model} under {c.sentence}."
 
 
-def verdict(result: AuditResult, analysis: FailureAnalysis) -> Verdict:
-    """Each audited model against the tolerance, and the most important safety fact."""
+def envelope_verdict(rows: list[dict[str, Any]], models: list[str]) -> list[dict[str, Any]]:
+    """Per audited model, what to ship for and what not, from the envelope rows (report data)."""
+    out = []
+    for model in models:
+        mine = [r for r in rows if r["model"] == model]
+        if not mine:
+            continue
+        ship = [
+            f"{r['corruption']} {r['level_text']}"
+            + (" (every level tested)" if r["status"] == "within_all" else "")
+            for r in mine
+            if r["status"] != "fails_mildest"
+        ]
+        not_for = [
+            f"{r['corruption']} (fails at the mildest level)" for r in mine if r["status"] == "fails_mildest"
+        ]
+        parts = [f"ship for: {', '.join(ship)}"] if ship else ["ship for: none of the conditions tested"]
+        parts += [f"not for: {', '.join(not_for)}"] if not_for else []
+        tol = "; ".join(dict.fromkeys(r["tolerance_text"] for r in mine))
+        text = f"Operating envelope at {tol} — " + "; ".join(parts) + "."
+        out.append({"model": model, "ship_for": ship, "not_for": not_for, "text": text})
+    return out
+
+
+def verdict(
+    result: AuditResult, analysis: FailureAnalysis, envelope: list[dict[str, Any]] | None = None
+) -> Verdict:
+    """Each audited model against the tolerance, and the most important safety fact; with the
+    investigation's ``envelope`` rows, what each model can be shipped for."""
     tol, source, why = tolerance_for(result)
     models = [_model_verdict(result, m, tol) for m in result.models]
     hint = "" if source == "brief" else "; set “tolerance:” in the brief to change it"
     text = f"Tolerance: {TOLERANCE_LABELS[tol.metric]} ≤ {number(tol.max)} ({why}{hint})."
     fact = audited_safety_fact(analysis, list(result.models), result.reference_model)
     fact = fact or _largest_significant(models)
-    return Verdict(tol.metric, tol.max, source, text, models, fact)
+    ships = None if envelope is None else envelope_verdict(envelope, list(result.models))
+    return Verdict(tol.metric, tol.max, source, text, models, fact, ships)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from robustlens import audit
 from robustlens.errors import ToolError
+from robustlens.schemas import CorruptionPlan, DomainBrief, ValidatedPlan
 from robustlens.tools.bounded import MAX_SEVERITIES, MAX_SPECS, TEXT, Severity, ToolCorruption
 from robustlens.tools.context import ToolContext
 from robustlens.tools.registry import tool
@@ -17,10 +18,16 @@ class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _plan(ctx: ToolContext):
+def _plan(ctx: ToolContext) -> CorruptionPlan:
     if ctx.plan is None:
         raise ToolError("No plan yet: call propose_plan first.")
     return ctx.plan
+
+
+def _brief(ctx: ToolContext) -> DomainBrief:
+    if ctx.brief is None:
+        raise ToolError("No brief yet: call submit_brief first.")
+    return ctx.brief
 
 
 class PreviewSpec(_Args):
@@ -68,12 +75,7 @@ def validate_plan(ctx: ToolContext, args: NoArgs) -> list[dict[str, Any]]:
 def critique_plan(ctx: ToolContext, args: NoArgs) -> list[dict[str, Any]]:
     plan = _plan(ctx)
     reports = audit.check_plan(
-        plan,
-        ctx.brief,
-        ctx.samples(),
-        ctx.critic,
-        ctx.thresholds,  # type: ignore[arg-type]
-        ctx.label_check(),
+        plan, _brief(ctx), ctx.samples(), ctx.critic, ctx.thresholds, ctx.label_check()
     )
     ctx.validation = reports
     return [
@@ -85,15 +87,8 @@ def critique_plan(ctx: ToolContext, args: NoArgs) -> list[dict[str, Any]]:
 @tool("run_evaluation", "Evaluate the brief's models on the current plan (resumes finished cells).", NoArgs)
 def run_evaluation(ctx: ToolContext, args: NoArgs) -> dict[str, Any]:
     plan = _plan(ctx)
-    ctx.result = audit.run_audit(
-        ctx.brief,
-        plan,
-        ctx.images(),
-        ctx.run_dir,
-        ctx.options,
-        ctx.validation,  # type: ignore[arg-type]
-        ctx.command,
-    )
+    validated = ValidatedPlan(plan=plan, reports=ctx.validation)
+    ctx.result = audit.run_audit(_brief(ctx), validated, ctx.images(), ctx.run_dir, ctx.options, ctx.command)
     return headline(ctx)
 
 
@@ -122,6 +117,7 @@ class RefinePlan(_Args):
     add_specs: list[ToolCorruption] = Field(
         default_factory=list, max_length=8, description="extra corruption specs"
     )
+    why: str = Field("", max_length=300, description="one sentence: why this follow-up (shown in the report)")
 
 
 @tool("refine_plan", "Add severities or corruptions to the plan (finished cells are kept).", RefinePlan)
@@ -144,7 +140,13 @@ def refine_plan(ctx: ToolContext, args: RefinePlan) -> dict[str, Any]:
     new = type(new).model_validate(new.model_dump())
     compile_plan(new)
     ctx.plan = new
-    return {"specs": [s.name for s in new.specs], "severities": new.severities}
+    added = sorted(set(new.severities) - set(plan.severities))
+    finding = f"Severities now {', '.join(f'{s:g}' for s in new.severities)}" + (
+        f" (added {', '.join(f'{s:g}' for s in added)})" if added else ""
+    )
+    if args.add_specs:
+        finding += f"; added corruptions {', '.join(s.name for s in args.add_specs)}"
+    return {"specs": [s.name for s in new.specs], "severities": new.severities, "finding": finding + "."}
 
 
 class WriteReport(_Args):
@@ -184,8 +186,9 @@ def headline(ctx: ToolContext) -> dict[str, Any]:
     for model in result.models:
         clean = result.cell(model, "clean", 0.0)
         entry = result.summary.get("models", {}).get(model, {})
+        clean_value = clean.metrics.get(key) if clean else None
         out["models"][model] = {
-            "clean": clean.metrics.get(key).model_dump() if clean and key in clean.metrics else None,
+            "clean": clean_value.model_dump() if clean_value else None,
             "mean_corrupted": entry.get("mean_corrupted", {}).get(key),
             "mce": entry.get("mce"),
         }

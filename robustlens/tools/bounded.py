@@ -40,7 +40,9 @@ class ToolPrimitiveCall(PrimitiveCall):
 class ToolCorruption(CorruptionSpec):
     name: str = Field(max_length=64)
     rationale: str = Field("", max_length=TEXT)
-    recipe: list[ToolPrimitiveCall] = Field(min_length=1, max_length=MAX_STEPS)
+    # narrower steps than the schema's (bounded for the LLM); list is invariant, the data is the same
+    recipe: list[ToolPrimitiveCall] = Field(min_length=1, max_length=MAX_STEPS)  # type: ignore[assignment]
+    extra_severities: list[Severity] = Field(default_factory=list, max_length=MAX_SEVERITIES)
 
     def to_schema(self, source: str) -> CorruptionSpec:
         return CorruptionSpec.model_validate({**self.model_dump(), "source": source})

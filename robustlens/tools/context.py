@@ -10,8 +10,9 @@ import numpy as np
 
 from robustlens.data.sources import ImageSet
 from robustlens.evaluation.engine import EngineOptions
+from robustlens.investigate.records import Investigation
 from robustlens.schemas import AuditResult, CorruptionPlan, DomainBrief, FailureAnalysis, ValidationReport
-from robustlens.validation import Thresholds
+from robustlens.validation import LabelCheck, Thresholds
 
 
 @dataclass
@@ -31,10 +32,26 @@ class ToolContext:
     result: AuditResult | None = None
     analysis: FailureAnalysis | None = None
     finished: bool = False
+    investigation: Investigation | None = None  # the decide step's findings so far (investigation tools add)
     command: str = ""
     _images: ImageSet | None = None
     _samples: list[np.ndarray] | None = None
-    _label_check: Any = None
+    _label_check: LabelCheck | None = None
+
+    def use_brief(self, brief: DomainBrief) -> ToolContext:
+        """Point the tools at the graph's brief (the state owns it); a changed brief drops the cached
+        images, samples and label check, which were opened for the old one."""
+        if self.brief is not None and brief != self.brief:
+            changed_images = (brief.image_source, brief.budget.max_images, brief.seed, brief.labels) != (
+                self.brief.image_source,
+                self.brief.budget.max_images,
+                self.brief.seed,
+                self.brief.labels,
+            )
+            if changed_images or brief.models != self.brief.models:
+                self._images, self._samples, self._label_check = None, None, None
+        self.brief = brief
+        return self
 
     def images(self) -> ImageSet:
         from robustlens.audit import open_brief_images
@@ -46,7 +63,7 @@ class ToolContext:
             self._images = open_brief_images(self.brief, self.data)
         return self._images
 
-    def label_check(self) -> Any:
+    def label_check(self) -> LabelCheck | None:
         """Prediction agreement with the brief's first model over its class names (None if label-free)."""
         from robustlens.validation import model_label_check
 

@@ -18,6 +18,7 @@ import yaml
 
 from robustlens.agent.interview import interview_step
 from robustlens.agent.review import apply_review
+from robustlens.schemas import CorruptionPlan, DomainBrief
 from tests.fixtures import textile_folder
 
 ENV = {
@@ -72,9 +73,9 @@ def test_chat_commands_review_and_brief_roundtrip(tmp_path: Path, images: Path) 
         "6",  # max images
         "",  # seed
         "drop nosuch",  # plan review
-        "add gausian_noise",
-        "add gaussian_noise",
-        "drop gaussian_noise",
+        "add snwo",  # a typo: did-you-mean (snow is no textile condition, so never planned here)
+        "add snow",
+        "drop snow",
         "severities 1,3",
         "",  # approve
     ]
@@ -107,8 +108,8 @@ def test_chat_commands_review_and_brief_roundtrip(tmp_path: Path, images: Path) 
     assert "[1, 2, 3, 4, 5]" in out and "[1.0, 2.0" not in out and "[[]]" not in out
     # plan review
     assert "No corruption named 'nosuch'" in out
-    assert "Did you mean: gaussian_noise" in out
-    assert "Added gaussian_noise." in out and "Dropped gaussian_noise." in out
+    assert "Did you mean: snow" in out
+    assert "Added snow." in out and "Dropped snow." in out
     assert "Severities: 1, 3." in out and "Plan approved" in out
     assert out.count("Corruption plan (") >= 5  # the table again after each review command
     # readable at 80 columns: nothing wider, nothing cut with an ellipsis
@@ -358,26 +359,26 @@ def test_models_from_the_command_line_are_never_asked() -> None:
 
 
 def test_plan_review_commands() -> None:
-    plan = {
-        "specs": [
-            {"name": "fog", "recipe": [{"name": "fog"}]},
-            {"name": "rain", "recipe": [{"name": "rain"}]},
-        ],
-        "severities": [1.0, 2.0],
-    }
-    brief = {"domain": "x", "budget": {"severities": [1.0, 2.0]}}
+    plan = CorruptionPlan.model_validate(
+        {
+            "specs": [
+                {"name": "fog", "recipe": [{"name": "fog"}]},
+                {"name": "rain", "recipe": [{"name": "rain"}]},
+            ],
+            "severities": [1.0, 2.0],
+        }
+    )
+    brief = DomainBrief.model_validate({"domain": "x", "budget": {"severities": [1.0, 2.0]}})
     assert apply_review(plan, brief, "")[3] and apply_review(plan, brief, "approve")[3]
     new, _, note, ok = apply_review(plan, brief, "drop fgo")
     assert new is plan and "Did you mean: fog?" in note and not ok
     new, _, note, _ = apply_review(plan, brief, "add snow")
-    assert [s["name"] for s in new["specs"]] == ["fog", "rain", "snow"] and new["specs"][2]["recipe"][0][
-        "ladder"
-    ] == {}
+    assert [s.name for s in new.specs] == ["fog", "rain", "snow"] and new.specs[2].recipe[0].ladder == {}
     assert "already in the plan" in apply_review(plan, brief, "add fog")[2]
     new, changed, note, _ = apply_review(plan, brief, "severities 1-3")
-    assert new["severities"] == [1, 2, 3] and changed["budget"]["severities"] == [1, 2, 3]
+    assert new.severities == [1, 2, 3] and changed.budget.severities == [1, 2, 3]
     assert "outside 0..5" in apply_review(plan, brief, "severities 9")[2]
-    one = {**plan, "specs": plan["specs"][:1]}
+    one = plan.model_copy(update={"specs": plan.specs[:1]})
     assert "only corruption left" in apply_review(one, brief, "drop fog")[2]
     assert "Not a review command" in apply_review(plan, brief, "please run")[2]
 

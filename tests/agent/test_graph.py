@@ -11,8 +11,16 @@ from robustlens.agent.graph import build_graph, sqlite_checkpointer, topology
 from robustlens.agent.nodes import Nodes
 from robustlens.agent.session import chat, make_services, run_brief
 from robustlens.evaluation.engine import EngineOptions
+from robustlens.investigate.records import load_investigation
 from robustlens.llm.client import LLMConfig
-from robustlens.schemas import Budget, CorruptionPlan, DomainBrief, ImageSource
+from robustlens.schemas import (
+    Budget,
+    CorruptionPlan,
+    DomainBrief,
+    FailureAnalysis,
+    ImageSource,
+    ValidatedPlan,
+)
 from tests.agent.scripted_server import ScriptedLLM, delayed, error, message, tool_call
 from tests.fixtures import textile_folder, tiny_checkpoint
 
@@ -72,26 +80,28 @@ def test_nodes_alone(data: dict[str, Path], tmp_path: Path) -> None:
     sqlite_checkpointer(tmp_path)  # the run folder as the graph makes it (the store accepts agent files)
     services = make_services(tmp_path, options=options(data))
     nodes = Nodes(services)
-    brief = brief_for(data).model_dump(mode="json")
+    brief = brief_for(data)
     assert nodes.interview({"brief": brief}) == {"pending": None}
     assert Nodes.after_interview({"brief": brief}) == "plan"
     first = nodes.interview({})
     assert first["pending"]["field"] and Nodes.after_interview(first) == "ask"
     planned = nodes.plan({"brief": brief})
-    plan = CorruptionPlan.model_validate(planned["plan"])
+    plan = planned["plan"]
+    assert isinstance(plan, CorruptionPlan), "the state carries the schema object, validated once"
     assert planned["planner"] == "offline-expert" and 1 <= len(plan.specs) <= 2
-    checked = nodes.validate({"brief": brief, "plan": planned["plan"]})
-    assert len(checked["validation"]) == len(plan.specs) and nodes.after_validate(checked) == "evaluate"
-    assert all(v["critic"]["critic"] == "offline-rules" for v in checked["validation"])
-    assert all(
-        any(c["name"] == "label_preserved" and c["advisory"] for c in v["checks"])
-        for v in checked["validation"]
-    )
-    evaluated = nodes.evaluate({"brief": brief, "plan": checked["plan"], "validation": checked["validation"]})
+    checked = nodes.validate({"brief": brief, "plan": plan})
+    validated = checked["validated"]
+    assert isinstance(validated, ValidatedPlan) and nodes.after_validate(checked) == "evaluate"
+    assert len(validated.reports) >= len(plan.specs)
+    assert all(v.critic.critic == "offline-rules" for v in validated.reports if v.critic)
+    assert all(any(c.name == "label_preserved" and c.advisory for c in v.checks) for v in validated.reports)
+    evaluated = nodes.evaluate({"brief": brief, "validated": validated})
     assert "Evaluated 1 model(s)" in evaluated["events"][0]
+    stored = json.loads((tmp_path / "result.json").read_text())
+    assert len(stored["validation"]) == len(validated.reports), "the engine stores the reports, once"
     inspected = nodes.inspect({})
-    assert "worst_cells" in inspected["analysis"]
-    decided = nodes.decide({"brief": brief, "plan": checked["plan"], "analysis": inspected["analysis"]})
+    assert isinstance(inspected["analysis"], FailureAnalysis)
+    decided = nodes.decide({"brief": brief, "validated": validated, "analysis": inspected["analysis"]})
     assert Nodes.after_decide(decided) == "report", "max_iterations=0: no refinement"
     reported = nodes.report({"analysis": inspected["analysis"]})
     assert Path(reported["report"]["html"]).is_file()
@@ -107,6 +117,12 @@ def test_offline_run_end_to_end(data: dict[str, Path], tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["agent"]["planner"] == "offline-expert" and manifest["agent"]["critic"] == "offline-rules"
     assert (tmp_path / "agent.sqlite").is_file()
+    # the loop: after the first pass the offline investigation policy ran, each follow-up logged
+    log = load_investigation(tmp_path)
+    assert log is not None and log.envelope, "an operating envelope per model x spec"
+    assert {s.tool for s in log.steps} >= {"search_tolerance"}
+    assert all(s.planner == "offline-expert" and s.iteration == 1 and s.why for s in log.steps)
+    assert any("Investigated (search_tolerance)" in line for line in lines)
 
 
 def _llm_services(server: ScriptedLLM, data: dict[str, Path], run_dir: Path, timeout: float = 10) -> object:
@@ -121,10 +137,20 @@ def _llm_services(server: ScriptedLLM, data: dict[str, Path], run_dir: Path, tim
     return make_services(run_dir, cfg, options=options(data))
 
 
+# ladders within what the offline critic finds physically plausible on a weaving line (it judges
+# when the LLM critic fails): severity 5 at the registry's severity-4 strength
 GOOD_PLAN = {
     "specs": [
-        {"name": "vibration", "rationale": "looms vibrate", "recipe": [{"name": "vibration_blur"}]},
-        {"name": "lint", "rationale": "lint on the cover glass", "recipe": [{"name": "dust"}]},
+        {
+            "name": "vibration",
+            "rationale": "looms vibrate",
+            "recipe": [{"name": "vibration_blur", "ladder": {"amplitude": [0.6, 1.2, 1.8, 2.6, 3.5]}}],
+        },
+        {
+            "name": "lint",
+            "rationale": "lint on the cover glass",
+            "recipe": [{"name": "dust", "ladder": {"density": [15, 30, 45, 65, 90]}}],
+        },
     ]
 }
 REALISTIC = message('{"realistic": true, "score": 0.9, "reasons": ["happens on weaving lines"]}')
@@ -285,3 +311,37 @@ def test_offline_chat_resumes_from_its_checkpoint(data: dict[str, Path], tmp_pat
     assert asked[0] not in asked_after, "answers given before the interruption are kept"
     assert state["brief"]["domain"] == "textile production line"
     assert Path(state["report"]["html"]).is_file()
+
+
+def test_llm_follow_ups_are_logged_with_their_why(data: dict[str, Path], tmp_path: Path) -> None:
+    """Each follow-up the LLM chooses in the decide step is a step of investigation.json, with its why:
+    the investigation tools' own steps and the plan refinements the decide stage reads back."""
+    brief = brief_for(data, budget=Budget(max_corruptions=2, severities=[1, 3], max_iterations=1))
+    why = "Accuracy falls between severity 1 and 3, so a rung at 2 says where it breaks."
+    envelope_why = "Vibration was named first in the brief; the owner needs its tolerated level."
+    tolerance = {"model": "openclip:rl-tiny-a", "corruption": "vibration", "max_new_cells": 0}
+    script = {
+        "planner": [tool_call("propose_plan", GOOD_PLAN)],
+        "critic": [REALISTIC, REALISTIC],
+        "decide": [
+            tool_call("search_tolerance", {**tolerance, "why": envelope_why}),
+            tool_call("refine_plan", {"add_severities": [9]}),  # refused: not a step
+            tool_call("refine_plan", {"add_severities": [2], "why": why}),
+        ],
+    }
+    with ScriptedLLM(script) as server:
+        lines: list[str] = []
+        state = run_brief(brief, _llm_services(server, data, tmp_path), lines.append)
+    assert state["plan"]["severities"] == [1.0, 2.0, 3.0] and state["iteration"] == 1
+    log = load_investigation(tmp_path)
+    decide = next(b for r, b, _ in server.requests if r == "decide")
+    last = [b for r, b, _ in server.requests if r == "decide"][-1]
+    answers = [m["content"] for m in last["messages"] if m["role"] == "tool"]
+    assert log is not None and [s.tool for s in log.steps] == ["search_tolerance", "refine_plan"], answers
+    assert [s.why for s in log.steps] == [envelope_why, why] and len(log.envelope) == 1
+    assert all((s.planner, s.iteration) == ("llm", 1) for s in log.steps)
+    assert log.steps[1].arguments == {"add_severities": [2]}
+    assert log.steps[1].result == "Severities now 1, 2, 3 (added 2)."
+    assert why not in json.dumps(decide["messages"][:2]), "the why comes from the LLM, not the prompt"
+    assert "`search_tolerance`" in decide["messages"][1]["content"], "the prompt offers the follow-up tools"
+    assert any("Investigated (search_tolerance, LLM)" in line for line in lines)

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from robustlens.agent.session import chat, run_brief
+from robustlens.investigate.records import load_investigation
 from robustlens.schemas import Budget
 from tests.agent.scripted_server import ScriptedLLM, error, hang, message, raw, tool_call
 from tests.agent.test_graph import GOOD_PLAN, REALISTIC, _llm_services, brief_for
@@ -87,8 +88,12 @@ def test_a_failing_decision_falls_back_to_the_offline_rule(data: dict[str, Path]
     with ScriptedLLM(script) as server:
         lines: list[str] = []
         state = run_brief(brief, _llm_services(server, data, tmp_path), lines.append)
-    assert any("LLM decision failed" in line and "offline rule decided instead" in line for line in lines)
+    assert any("LLM decision failed" in line and "offline policy decided instead" in line for line in lines)
     assert Path(state["report"]["html"]).is_file()
+    log = load_investigation(tmp_path)
+    assert log is not None and log.steps, "the offline follow-ups are logged"
+    assert all(s.planner.startswith("offline-expert (stood in: LLM decision failed") for s in log.steps)
+    assert all("overloaded" in s.planner for s in log.steps)
 
 
 def test_a_failing_interview_hands_over_to_the_questionnaire(data: dict[str, Path], tmp_path: Path) -> None:

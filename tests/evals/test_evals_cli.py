@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from robustlens.cli import main
 from robustlens.cli.app import app
@@ -24,13 +25,16 @@ def _no_llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_offline_expert_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report.json"
-    rc = main(["evals", "run", "--scenarios", str(SCENARIOS), "--seeds", "2", "--out", str(out)])
+    two = ["--only", "mri_brain", "--only", "dashcam"]  # planning is ~0.5 s a brief: keep the test short
+    rc = main(["evals", "run", "--scenarios", str(SCENARIOS), *two, "--seeds", "2", "--out", str(out)])
     printed = capsys.readouterr().out
     assert rc == 0
     assert "offline expert" in printed and "consistency" in printed and "recall" in printed
     report = json.loads(out.read_text())
     assert report["planner"] == "offline-expert" and report["seeds"] == 2 and report["temperature"] is None
-    assert len(report["scenarios"]) == len(load_scenarios(SCENARIOS))
+    chosen = select_scenarios(load_scenarios(SCENARIOS), ["mri_brain", "dashcam"])
+    assert [s["name"] for s in report["scenarios"] if s["paraphrase_of"] is None] == ["mri_brain", "dashcam"]
+    assert len(report["scenarios"]) == sum(len(s.briefs()) for s in chosen), "one row per paraphrase too"
     assert all(len(s["runs"]) == 2 and s["validity"] == 1.0 for s in report["scenarios"])
     assert report["critic_eval"]["critic"] == "offline-rules"
     assert report["critic_eval"]["recall"] is not None and report["critic_eval"]["precision"] is not None
@@ -70,8 +74,18 @@ DASHCAM_GOOD = {
 }
 
 
+def _without_paraphrases(folder: Path, names: list[str]) -> Path:
+    """Copies of the named scenarios without paraphrases (one planner script per brief and seed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for scenario in select_scenarios(load_scenarios(SCENARIOS), names):
+        body = scenario.model_dump(mode="json", exclude={"paraphrases", "split"})
+        (folder / f"{scenario.name}.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    return folder
+
+
 def test_scripted_llm_planner_and_critic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    chosen = select_scenarios(load_scenarios(SCENARIOS), ["mri_brain", "dashcam"])
+    scenarios = _without_paraphrases(tmp_path / "dev", ["mri_brain", "dashcam"])
+    chosen = select_scenarios(load_scenarios(scenarios), ["mri_brain", "dashcam"])
     cases = [c for s in chosen for c in planted_cases(s)]
     verdicts = [  # a scripted critic that answers every planted case correctly
         message(json.dumps({"realistic": not c.unrealistic, "score": 0.9, "reasons": [c.why]})) for c in cases
@@ -87,7 +101,7 @@ def test_scripted_llm_planner_and_critic(tmp_path: Path, capsys: pytest.CaptureF
     }
     out = tmp_path / "scripted.json"
     with ScriptedLLM(script) as server:
-        args = ["evals", "run", "--scenarios", str(SCENARIOS), "--only", "mri_brain", "--only", "dashcam"]
+        args = ["evals", "run", "--scenarios", str(scenarios), "--only", "mri_brain", "--only", "dashcam"]
         args += [
             "--seeds",
             "2",
@@ -128,7 +142,8 @@ def test_scripted_planner_that_never_proposes_counts_as_invalid(tmp_path: Path) 
     script = {"planner": [message("I would rather chat.")] * 8}
     out = tmp_path / "invalid.json"
     with ScriptedLLM(script) as server:
-        args = ["evals", "run", "--scenarios", str(SCENARIOS), "--only", "mri_brain", "--seeds", "1"]
+        scenarios = _without_paraphrases(tmp_path / "dev", ["mri_brain"])
+        args = ["evals", "run", "--scenarios", str(scenarios), "--only", "mri_brain", "--seeds", "1"]
         args += ["--llm-base-url", server.base_url, "--llm-model", "scripted", "--out", str(out)]
         args += ["--critic-model", "unscripted"]
         # through the typer app itself: `main` does not yet pass a command's exit code on

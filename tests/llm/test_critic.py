@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from robustlens.audit import critique_spec
+from robustlens.expert.critic import critique
 from robustlens.llm.client import LLMClient, LLMConfig
-from robustlens.llm.offline import critique
 from robustlens.schemas import CorruptionSpec, DomainBrief, PrimitiveCall
 from tests.agent.scripted_server import ScriptedLLM, error, hang, message
 

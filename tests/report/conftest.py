@@ -31,7 +31,9 @@ class Run:
 def audit_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     root = tmp_path_factory.mktemp("report")
     plan = root / "plan.yaml"
-    plan.write_text(PLAN_YAML)
+    # Plan seed 0: its noise draw costs rl-tiny-a one image at severity 3, so the run has a real
+    # accuracy drop to analyse (random tiny models rarely lose accuracy; the seed is a fixture choice).
+    plan.write_text(PLAN_YAML.replace("seed: 5", "seed: 0"))
     data = textile_folder(root / "labelled")
     ckpt_a = tiny_checkpoint("rl-tiny-a", root / "a.pt", seed=1)
     ckpt_b = tiny_checkpoint("rl-tiny-b", root / "b.pt", seed=4)

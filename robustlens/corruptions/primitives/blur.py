@@ -2,8 +2,8 @@
 
 ImageNet-C applies its corruptions to 224 px crops, so its pixel parameters are used as they are at
 the 224 px reference and scaled with the image (``Context.px``). Glass blur replaces ImageNet-C's
-per-pixel Python swap loop by one vectorised random displacement (``cv2.remap``); zoom blur averages
-at most 8 zoomed copies instead of up to 16.
+per-pixel Python swap loop by one vectorised random displacement (``cv2.remap``); zoom blur enlarges
+each copy with ``cv2.resize`` and defocus and motion blur correlate by DFT (``ops.fft_filter``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from robustlens.corruptions.base import IMAGENET_C, Context, Primitive, register
-from robustlens.corruptions.ops import disk_kernel, filter2d, gaussian, motion_kernel, remap
+from robustlens.corruptions.ops import disk_kernel, fft_filter, gaussian, motion_kernel, remap
 
 
 @register(
@@ -45,7 +45,7 @@ class DefocusBlur(Primitive):
         r = ctx.px(self.radius)
         if r < 0.5:
             return image.copy()
-        return filter2d(image, disk_kernel(r))
+        return fft_filter(image, disk_kernel(r), cache=True)  # = cv2.filter2D, ~2.5x faster
 
 
 @register(
@@ -107,7 +107,8 @@ class MotionBlur(Primitive):
     along a random direction and the copies are averaged with weights ``exp(-i^2 / 2 decay^2)``,
     so the exposure starts sharp and fades (the streak is one-sided; edges are replicated).
     ImageNet-C's (radius, sigma) pairs (10, 3) .. (20, 15) give ``length = 2 radius + 1`` and
-    ``decay = sigma``; both are px at 224 px. Applied as one ``cv2.filter2D`` with that kernel.
+    ``decay = sigma``; both are px at 224 px. Applied as one correlation with that kernel (by DFT,
+    ``ops.fft_filter``: the same result as ``cv2.filter2D`` up to float rounding, faster).
 
     ImageNet-C fidelity: exact at 224 px (same kernel, ladder and angle range +-45 degrees).
     """
@@ -126,7 +127,7 @@ class MotionBlur(Primitive):
         if length < 2:
             return image.copy()
         kernel, anchor = motion_kernel(length, ctx.px(self.decay, minimum=0.1), angle)
-        return cv2.filter2D(image, -1, kernel, anchor=anchor, borderType=cv2.BORDER_REPLICATE)
+        return fft_filter(image, kernel, anchor, cv2.BORDER_REPLICATE)  # = cv2.filter2D, faster
 
 
 @register(
@@ -137,7 +138,7 @@ class MotionBlur(Primitive):
     stochastic=False,
     tags=IMAGENET_C,
     backend="opencv",
-    fidelity=("approximate", "ImageNet-C's zoom steps, warped by OpenCV about the exact centre."),
+    fidelity=("approximate", "ImageNet-C's zoom steps, enlarged about the centre by OpenCV."),
 )
 class ZoomBlur(Primitive):
     """Zoom blur: the lens zooms (or the camera moves toward the subject) during the exposure.
@@ -148,8 +149,9 @@ class ZoomBlur(Primitive):
 
     ``copies`` follows ImageNet-C's number of zoom steps (11, 15, 10, 12, 10).
 
-    ImageNet-C fidelity: approximate (same zoom steps; each copy is one bilinear warp about the
-    exact centre, where ImageNet-C crops, zooms with SciPy and trims at the top-left).
+    ImageNet-C fidelity: approximate (same zoom steps; each copy is a bilinear enlargement about
+    the centre, to within half a pixel, where ImageNet-C crops, zooms with SciPy and trims at the
+    top-left).
     """
 
     zoom: float = Field(0.2, ge=0.0, le=1.0, description="largest relative magnification during the exposure")
@@ -158,13 +160,28 @@ class ZoomBlur(Primitive):
     def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
         h, w = image.shape[:2]
         acc = image.astype(np.float32) * np.float32(2.0)
-        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
         for k in range(1, self.copies + 1):
             s = 1.0 + self.zoom * k / self.copies
-            m = np.array([[s, 0.0, cx * (1 - s)], [0.0, s, cy * (1 - s)]], np.float32)
-            warped = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-            cv2.accumulate(warped, acc)  # in place, no uint8 -> float temporary
+            (y0, y1, oy), (x0, x1, ox) = _zoom_window(h, s), _zoom_window(w, s)
+            big = cv2.resize(image[y0:y1, x0:x1], None, fx=s, fy=s, interpolation=cv2.INTER_LINEAR)
+            cv2.accumulate(big[oy : oy + h, ox : ox + w], acc)  # in place
         return cv2.convertScaleAbs(acc, alpha=1.0 / (self.copies + 2))
+
+
+def _zoom_window(n: int, s: float) -> tuple[int, int, int]:
+    """Crop [lo, hi) of an axis of ``n`` px and offset into its ``s``-times enlargement.
+
+    Why: ``cv2.resize`` of the crop by exactly ``s`` (bilinear, ~4x faster than the equivalent
+    ``cv2.warpAffine``) maps output ``d`` to crop ``(d + 0.5) / s - 0.5``; taking ``n`` outputs
+    from ``offset`` makes that ``(X - c) / s + c`` about the centre ``c = (n - 1) / 2``, the warp
+    about the exact centre, to within half a pixel of shift (the scale is exact).
+    """
+    c = (n - 1) / 2.0
+    lo = max(0, int(np.floor(c * (1.0 - 1.0 / s))) - 1)
+    hi = min(n, int(np.ceil(c + c / s)) + 2)
+    size = int(round((hi - lo) * s))  # what cv2.resize produces with fx = s
+    offset = int(round(s * (c + 0.5 - lo) - c - 0.5))
+    return lo, hi, max(0, min(offset, size - n))
 
 
 @register(

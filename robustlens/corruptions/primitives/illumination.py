@@ -7,6 +7,8 @@ radii are given at the 224 px reference and scaled with ``ctx.px``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 from pydantic import Field
@@ -122,9 +124,22 @@ class Glare(Primitive):
                 (np.arange(h, dtype=np.float32) - np.float32(cy))[:, None],
                 (np.arange(w, dtype=np.float32) - np.float32(cx))[None, :],
             )
-            tail *= 0.6 + 1.2 * np.abs(np.cos(np.float32(self.streaks / 2) * theta + np.float32(phase))) ** 16
+            streak = np.cos(np.float32(self.streaks / 2) * theta + np.float32(phase))
+            for _ in range(4):  # |cos| ** 16 by squaring: ~5x faster than np.power
+                streak *= streak
+            tail *= 0.6 + 1.2 * streak
         bloom = (np.exp(-d * d) + tail) * np.float32(self.strength)
-        veil = np.float32(min(0.95, self.veil * self.strength))
-        lin = to_linear(image) * (1.0 - veil) + veil * np.float32(0.8)
-        lin += bloom[:, :, None] * colour
+        veil = min(0.95, self.veil * self.strength)
+        # the veil folded into the sRGB -> linear table; the bloom's colour spread over the channels
+        # by a diagonal colour transform (fast passes, where numpy's broadcasting over 3 is slow)
+        lin = cv2.LUT(image, _veiled_linear(round(veil, 6)))
+        lin += cv2.transform(cv2.cvtColor(bloom, cv2.COLOR_GRAY2RGB), np.diag(colour))
         return from_linear(lin)
+
+
+@lru_cache(maxsize=64)
+def _veiled_linear(veil: float) -> np.ndarray:
+    """``to_linear`` table times ``1 - veil`` plus ``0.8 veil`` of veiling glare."""
+    table = _LINEAR.astype(np.float32) * np.float32(1.0 - veil) + np.float32(veil) * np.float32(0.8)
+    table.flags.writeable = False
+    return table

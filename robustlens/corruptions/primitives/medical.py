@@ -12,10 +12,11 @@ from typing import Literal
 
 import cv2
 import numpy as np
+import scipy.fft
 from pydantic import Field
 
 from robustlens.corruptions.base import Context, Primitive, register
-from robustlens.corruptions.ops import grain_noise, to_float, to_uint8
+from robustlens.corruptions.ops import grain_noise, standard_normal, to_float, to_uint8
 
 MEDICAL = ("medical",)
 
@@ -106,22 +107,19 @@ class MriGhosting(Primitive):
         lo, hi = sorted((self.period_min, self.period_max))
         period = ctx.rng.uniform(lo, hi)
         phase0 = ctx.rng.uniform(0.0, 2 * np.pi)
-        # put the phase-encode axis last so that cv2.dft's row transform runs along it
-        vertical = self.direction == "vertical"
-        planes = image.transpose(1, 2, 0) if vertical else image.transpose(0, 2, 1)
-        shape = planes.shape
-        rows = planes.reshape(-1, shape[-1]).astype(np.float32)  # stays in 0..255 units
-        n = rows.shape[1]
+        # 1-D FFTs along the phase-encode axis (axis 0 = image rows for vertical), in place: SciPy's
+        # pocketfft in complex64 is ~2.5x faster here than cv2.dft's complex row transforms and
+        # needs no transposed copies.
+        axis = 0 if self.direction == "vertical" else 1
+        n = image.shape[axis]
         k = np.fft.fftfreq(n) * n  # signed k-space line index
         t = np.arange(n) - n // 2  # acquisition order: -N/2 .. N/2 - 1 (linear ordering)
         disp = ctx.px(self.amplitude) * np.sin(2 * np.pi * t / period + phase0)
-        line_phase = (np.exp(-2j * np.pi * k * np.fft.ifftshift(disp) / n) / n).astype(np.complex64)
-        spec = cv2.dft(rows, flags=cv2.DFT_ROWS | cv2.DFT_COMPLEX_OUTPUT)
-        spec.view(np.complex64)[:, :, 0] *= line_phase  # 1/n folded in: the inverse is unscaled
-        back = cv2.idft(spec, flags=cv2.DFT_ROWS | cv2.DFT_COMPLEX_OUTPUT)
-        mag = cv2.convertScaleAbs(np.abs(back.view(np.complex64)[:, :, 0]))  # >= 0: rounds, saturates
-        mag = mag.reshape(shape)
-        return np.ascontiguousarray(mag.transpose(2, 0, 1) if vertical else mag.transpose(0, 2, 1))
+        line_phase = np.exp(-2j * np.pi * k * np.fft.ifftshift(disp) / n).astype(np.complex64)
+        spec = scipy.fft.fft(image.astype(np.float32), axis=axis)  # stays in 0..255 units
+        spec *= line_phase.reshape((n, 1, 1) if axis == 0 else (1, n, 1))
+        back = scipy.fft.ifft(spec, axis=axis, overwrite_x=True)
+        return cv2.convertScaleAbs(np.abs(back)).reshape(image.shape)  # >= 0: rounds, saturates
 
 
 @register(
@@ -148,7 +146,7 @@ class UltrasoundSpeckle(Primitive):
 
     def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
         h, w = image.shape[:2]
-        z = ctx.rng.standard_normal((h, w, 2), dtype=np.float32)
+        z = standard_normal((h, w, 2), ctx)
         sx = ctx.px(self.cell_px, 0.3)
         sy = ctx.px(self.cell_px * self.axial_ratio, 0.3)
         kx, ky = int(2 * round(3 * sx) + 1), int(2 * round(3 * sy) + 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
+import cv2
 import numpy as np
 from pydantic import Field
 
@@ -83,9 +84,11 @@ class ShotNoise(Primitive):
         s = np.float32(self.strength)
         per_pixel = self.grain == "pixel" or ctx.scale <= 1.25  # as grain_noise draws
         if per_pixel and self.strength * _EXACT_BELOW > 1.0:  # every level expects < 30 photons
-            u = ctx.rng.random(image.shape, dtype=np.float32)
-            table = _poisson_table(float(self.strength))
-            return to_uint8(table[image, (u * np.float32(_BINS)).astype(np.intp)] * s)
+            # one uniform probability bin per sample, looked up with its level in a uint8 table
+            bins = ctx.rng.integers(0, _BINS, image.shape, dtype=np.uint16)
+            index = np.multiply(image, _BINS, dtype=np.int32)
+            index += bins
+            return np.take(_poisson_uint8(float(self.strength)), index)
         x = to_float(image)
         out = x + np.sqrt(x * s) * grain_noise(x.shape, ctx, grain=self.grain)
         if per_pixel and self.strength > 0:
@@ -94,6 +97,19 @@ class ShotNoise(Primitive):
             u = ctx.rng.random(int(np.count_nonzero(dark)), dtype=np.float32)
             out[dark] = table[image[dark], (u * np.float32(_BINS)).astype(np.intp)] * s
         return to_uint8(out)
+
+
+@lru_cache(maxsize=16)
+def _poisson_uint8(strength: float) -> np.ndarray:
+    """``_poisson_table`` scaled to uint8 output levels and flattened (index = level * _BINS + bin).
+
+    Why: the output level of a count is fixed by the table, so rounding it once here replaces a
+    float multiply and conversion per sample (shot noise at severities 3-5 is then one lookup).
+    """
+    levels = cv2.convertScaleAbs(_poisson_table(strength) * np.float32(strength), alpha=255.0)
+    levels = levels.ravel()
+    levels.flags.writeable = False
+    return levels
 
 
 @lru_cache(maxsize=32)

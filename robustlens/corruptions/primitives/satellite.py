@@ -79,7 +79,7 @@ class CloudCover(Primitive):
         density = np.clip((field - thr) / np.float32(self.softness), 0.0, 1.0)
         # the shadow is the density map displaced along the sun azimuth (on the coarse grid)
         d = ctx.px(self.shadow_px) * gh / h
-        m = np.float32([[1, 0, d * np.cos(theta)], [0, 1, d * np.sin(theta)]])
+        m = np.array([[1, 0, d * np.cos(theta)], [0, 1, d * np.sin(theta)]], dtype=np.float32)
         shade = cv2.warpAffine(density, m, (gw, gh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         density, shade = _upsample(density, (h, w)), _upsample(shade, (h, w))
         alpha = density * np.float32(self.opacity)
@@ -163,7 +163,7 @@ class BandMisalignment(Primitive):
         out = image.copy()
         for band, a, b in ((0, along[0], across[0]), (2, along[1], across[1])):
             dx, dy = d * (a * c - b * s), d * (a * s + b * c)
-            m = np.float32([[1, 0, dx], [0, 1, dy]])
+            m = np.array([[1, 0, dx], [0, 1, dy]], dtype=np.float32)
             out[:, :, band] = cv2.warpAffine(
                 image[:, :, band], m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
             )

@@ -12,8 +12,11 @@ import numpy as np
 from pydantic import Field
 
 from robustlens.corruptions.base import Context, Primitive, register
-from robustlens.corruptions.ops import grain_noise, remap, to_float
+from robustlens.corruptions.ops import grain_noise, remap, standard_normal, to_float
 from robustlens.corruptions.primitives.light import fast_uint8
+
+# x - mean(x) over the three channels, as a colour transform (removes the luminance part)
+_NO_LUMA = (np.eye(3) - 1.0 / 3.0).astype(np.float32)
 
 
 @register(
@@ -98,19 +101,19 @@ class ISONoise(Primitive):
 
     def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
         h, w = image.shape[:2]
-        rng = ctx.rng
         x = to_float(image)
         g = ctx.px(self.grain, 1.0)
         ch, cw = max(2, round(h / g)), max(2, round(w / g))
-        chroma = rng.standard_normal((ch, cw, 3), dtype=np.float32)
-        chroma -= chroma.mean(axis=2, keepdims=True)  # pure colour: no luminance change
+        chroma = cv2.transform(standard_normal((ch, cw, 3), ctx), _NO_LUMA)  # pure colour
         chroma = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
         # Renormalise: channel-mean removal and bilinear upsampling both lower the std.
-        noise = chroma * np.float32(self.chroma / (float(chroma.std()) + 1e-6))
-        noise += grain_noise((h, w, 1), ctx)
+        spread = float(cv2.meanStdDev(chroma.reshape(h, -1))[1][0, 0])  # over all channels
+        noise = chroma * np.float32(self.chroma / (spread + 1e-6))
+        # 3-channel copies of the planes (cvtColor): faster than numpy's [:, :, None] broadcast
+        noise += cv2.cvtColor(grain_noise((h, w), ctx), cv2.COLOR_GRAY2RGB)
         luma = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
         std = cv2.sqrt(luma + np.float32(self.floor)) * np.float32(self.intensity)
-        noise *= std[:, :, None]
+        noise *= cv2.cvtColor(std, cv2.COLOR_GRAY2RGB)
         noise += x
         return fast_uint8(noise)
 

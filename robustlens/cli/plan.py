@@ -1,0 +1,127 @@
+"""`robustlens plan BRIEF`: review a corruption plan before spending GPU time on it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from robustlens.cli.app import app, console
+
+LLM_HELP = "OpenAI-compatible endpoint (default: $ROBUSTLENS_LLM_BASE_URL; none = offline expert)."
+EPILOG = (
+    "Example: robustlens plan examples/windshield_camera.yaml --out plan.yaml, then "
+    "robustlens eval --plan plan.yaml --data demo:textile --model demo:textile --out runs/x"
+)
+
+
+def _facts_lines(facts: Any) -> list[str]:
+    """One line per inferred fact with the brief's words, then the conditions matched."""
+    if facts is None:
+        return ["(this build infers no imaging-chain facts)"]
+    lines = []
+    for ev in facts.evidence:
+        words = ", ".join(f'"{p}"' for p in ev.phrases)
+        lines.append(f"{ev.fact}" + (f"  <- {words}" if words else "") + f"  [{ev.method}]")
+    for c in facts.conditions:
+        lines.append(f'condition {c.condition}  <- "{c.phrase}"  [{c.method} {c.score:.2f}]')
+    return lines or ["(nothing stated: the expert stays conservative)"]
+
+
+def _caps(review: Any, spec: str) -> str:
+    caps = [c for c in review.caps if c.spec == spec]
+    capped = [
+        f"{c.primitive}.{c.param} capped at {c.planned:g} (default {c.default:g})" for c in caps if c.capped
+    ]
+    return "\n".join(capped) or ("registry default" if caps else "-")
+
+
+def _verdict(v: Any) -> str:
+    if v is None:
+        return "-"
+    head = f"[green]realistic {v.score:.2f}[/green]" if v.realistic else f"[red]rejected {v.score:.2f}[/red]"
+    reasons = "; ".join(v.reasons[:2])
+    return f"{head} ({escape(v.critic)})" + (f"\n{escape(reasons)}" if reasons else "")
+
+
+def show_review(review: Any) -> None:
+    """Print the review for a person: facts, the plan table, and the notes."""
+    console.print(f"Planner: {escape(review.planner)}")
+    for note in review.notes:
+        console.print(f"[yellow]note[/yellow] {escape(note)}")
+    console.print("[bold]What I understood of the deployment[/bold] (fact <- the brief's words):")
+    for line in _facts_lines(review.chain_facts):
+        console.print("  " + escape(line), soft_wrap=True)
+    table = Table(title=f"Plan: {len(review.plan.specs)} corruptions, severities {review.plan.severities}")
+    for col in ("spec", "recipe", "why", "severity 5 (vs registry default)", "critic"):
+        table.add_column(col)
+    for spec in review.plan.specs:
+        table.add_row(
+            spec.name,
+            " + ".join(c.name for c in spec.recipe),
+            escape(spec.rationale),
+            _caps(review, spec.name),
+            _verdict(review.verdicts.get(spec.name)),
+        )
+    console.print(table)
+    if review.plan.notes:
+        console.print(escape(review.plan.notes), soft_wrap=True)
+
+
+@app.command("plan", epilog=EPILOG)
+def plan_cmd(
+    brief_path: Path = typer.Argument(..., help="Domain brief (YAML/JSON); see examples/."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write the plan here (YAML or JSON by suffix) for `robustlens eval --plan`."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object {chain_facts, plan, verdicts, ...} on stdout."
+    ),
+    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help=LLM_HELP),
+    llm_model: str | None = typer.Option(
+        None, "--llm-model", help="Planner model (default: $ROBUSTLENS_LLM_MODEL; none = offline expert)."
+    ),
+    critic_base_url: str | None = typer.Option(
+        None, "--critic-base-url", help="Critic endpoint (default: the planner's)."
+    ),
+    critic_model: str | None = typer.Option(
+        None, "--critic-model", help="Critic model (default: the planner's; none = offline rule critic)."
+    ),
+    timeout: float = typer.Option(60.0, "--llm-timeout", min=1, help="Seconds per LLM request."),
+) -> None:
+    """Plan the corruptions for a brief WITHOUT evaluating anything, so you can review them first.
+
+    Shows the imaging-chain facts the planner inferred (with the brief's words), each corruption's
+    rationale, how far each severity ladder goes against the registry default, and the critic's
+    verdict per corruption. The offline expert plans unless an LLM is configured; an LLM that fails
+    degrades to the offline expert with a note.
+
+    Exit codes: 0 planned; 2 an input error (message, no traceback); 130 interrupted.
+    """
+    from robustlens.llm.client import LLMClient, LLMConfig
+    from robustlens.plan_review import review_plan
+    from robustlens.schemas import DomainBrief
+    from robustlens.userfiles import load_model
+
+    brief = load_model(DomainBrief, brief_path)
+    planner_cfg = LLMConfig.resolve(base_url=llm_base_url, model=llm_model, timeout=timeout)
+    critic_cfg = LLMConfig.for_critic(planner_cfg, critic_base_url, critic_model, timeout)
+    llm = LLMClient(planner_cfg) if planner_cfg else None
+    critic = (llm if critic_cfg is planner_cfg else LLMClient(critic_cfg)) if critic_cfg else None
+    review = review_plan(brief, llm, critic)
+    if out is not None:
+        review.plan.save(out)
+    if as_json:
+        sys.stdout.write(json.dumps(review.as_json(), indent=1) + "\n")
+        sys.stdout.flush()
+        return
+    show_review(review)
+    if out is not None:
+        console.print(
+            f"Plan written to {out}; evaluate it with: robustlens eval --plan {out} --data ... --model ..."
+        )

@@ -1,0 +1,319 @@
+"""Infer the imaging chain of a deployment from a brief's free text (the offline expert's first step).
+
+The chain -- scene, what moves, light source, sensor and modality, processing, whether the sky is in
+view -- decides which corruptions are physically possible, much more than the application's name
+does (Hendrycks & Dietterich 2019, "Benchmarking Neural Network Robustness to Common Corruptions",
+ICLR, group corruptions by the physical process that makes them: noise, blur, weather, digital).
+Cue phrases are data (``chain.yaml``) matched clause by clause with ``match_phrases`` (lexical,
+then the MiniLM sentence model), so lay wording works and every fact keeps the user's words as
+evidence. Negated clauses ("no sky", "never outdoors") remove a fact; ``brief.chain`` (the user's
+corrections) overrides everything; when the brief is silent, a field stays empty (conservative).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+from pydantic import ValidationError
+
+from robustlens.errors import UserInputError, did_you_mean
+from robustlens.expert.facts import FACT_FIELDS, ChainFacts, ConditionMatch, Evidence
+from robustlens.expert.phrases import PhraseMatch, content_stems, match_phrases, split_phrases
+from robustlens.schemas import DomainBrief
+
+CHAIN_PATH = Path(__file__).with_name("chain.yaml")
+FACT_THRESHOLD = 0.72  # semantic similarity a clause needs to set a chain fact (facts are strict)
+CONDITION_THRESHOLD = 0.5  # a named condition is always considered, so its bar is lower
+FACT_TOP_K = 12
+CONDITION_TOP_K = 2
+SECOND_MARGIN = 0.03  # a second semantic condition must score this close to the first
+LEXICAL_ONLY = 1.01  # a threshold no cosine reaches: lexical matching only
+LIST_FIELDS = ("scene", "moving", "light", "sensor", "processing")
+
+
+@functools.cache
+def load_cues(path: str | None = None) -> dict[str, Any]:
+    """The validated cue phrases (``chain.yaml``); a malformed file raises UserInputError naming the field."""
+    file = Path(path) if path else CHAIN_PATH
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise _bad(file, f"not valid YAML: {exc}", "chain") from None
+    facts = data.get("facts")
+    if not isinstance(facts, dict):
+        raise _bad(file, "'facts' must map ChainFacts fields to values and phrases", "facts")
+    for name, values in facts.items():
+        allowed = _allowed(name)
+        if allowed is None:
+            raise _bad(file, f"unknown fact field {name!r}. {did_you_mean(name, _fields())}", f"facts.{name}")
+        for value, phrases in (values or {}).items():
+            if str(value) not in allowed:
+                raise _bad(file, f"{name}: unknown value {value!r}", f"facts.{name}.{value}")
+            if not phrases or not all(isinstance(p, str) for p in phrases):
+                raise _bad(file, f"{name}.{value}: give a list of example phrases", f"facts.{name}.{value}")
+    for key, implied in (data.get("implies") or {}).items():
+        name, _, value = str(key).partition("=")
+        if value not in (_allowed(name) or ()):
+            raise _bad(file, f"implies: unknown fact {key!r}", f"implies.{key}")
+        try:
+            ChainFacts.model_validate(implied)
+        except ValidationError as exc:
+            raise _bad(file, f"implies.{key}: {exc.errors()[0]['msg']}", f"implies.{key}") from None
+    for sensor, modality in (data.get("modality") or {}).items():
+        if sensor not in (_allowed("sensor") or ()) or modality not in (_allowed("modality") or ()):
+            raise _bad(file, f"modality: unknown {sensor!r} -> {modality!r}", f"modality.{sensor}")
+    return data
+
+
+def _fields() -> tuple[str, ...]:
+    return (*FACT_FIELDS, "sky_in_view")
+
+
+def _allowed(name: str) -> tuple[str, ...] | None:
+    """The values a ChainFacts field accepts, as strings (None: not a fact field)."""
+    if name == "sky_in_view":
+        return ("true", "false")
+    if name not in FACT_FIELDS:
+        return None
+    annotation = ChainFacts.model_fields[name].annotation
+    inner = get_args(annotation)[0]  # list[Literal[...]] or Literal[...] | None
+    return tuple(str(v) for v in get_args(inner))
+
+
+def _bad(file: Path, what: str, field: str) -> UserInputError:
+    return UserInputError(
+        f"Invalid imaging-chain cue file {file}: {what}",
+        why="chain facts must use the ChainFacts vocabulary (robustlens/expert/facts.py).",
+        fix="Correct the entry named above.",
+        field=field,
+    )
+
+
+def brief_clauses(brief: DomainBrief) -> list[str]:
+    """All clauses of the brief's free text, unique, in reading order."""
+    texts = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
+    return list(dict.fromkeys(c for t in texts for c in split_phrases(t)))
+
+
+def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None = None) -> ChainFacts:
+    """The imaging chain of ``brief``: every fact with the brief's words that support it.
+
+    ``conditions`` maps knowledge-base deployment conditions to example phrases (default: the bundled
+    knowledge base); each of the brief's ``deployment_conditions`` is matched against them.
+    """
+    cues = load_cues()
+    labels = {
+        f"{name}={value}": phrases
+        for name, values in cues["facts"].items()
+        for value, phrases in values.items()
+    }
+    found: dict[str, list[str]] = {}
+    methods: dict[str, str] = {}
+    denied: dict[str, int] = {}
+    for m in match_phrases(brief_clauses(brief), labels, threshold=FACT_THRESHOLD, top_k=FACT_TOP_K):
+        if m.negated:
+            denied[m.label] = denied.get(m.label, 0) + 1
+            continue
+        found.setdefault(m.label, []).append(m.phrase)
+        methods.setdefault(m.label, m.method)
+    # a negation rules a fact out unless the brief asserts it more often than it denies it
+    # (a stray "none" in a list of class names must not delete the modality named twice elsewhere)
+    ruled_out = {label for label, n in denied.items() if n >= len(found.get(label, []))}
+    values: dict[str, Any] = {f: [] for f in LIST_FIELDS}
+    values["modality"] = None
+    values["sky_in_view"] = None
+    evidence: list[Evidence] = []
+    for label, phrases in found.items():
+        if label in ruled_out:
+            continue
+        name, _, value = label.partition("=")
+        if name == "sky_in_view":
+            if values["sky_in_view"] is None or value == "false":  # "looks down" beats a stray "sky"
+                values["sky_in_view"] = value == "true"
+        else:
+            values[name].append(value)
+        evidence.append(Evidence(fact=label, phrases=phrases, method=methods[label]))
+    if values["sky_in_view"] is not None:
+        evidence = [
+            e for e in evidence if not e.fact.startswith("sky_in_view=") or _sky(e) == values["sky_in_view"]
+        ]
+    _apply_implications(values, evidence, cues, ruled_out)
+    _apply_user(values, evidence, brief.chain)
+    named, negated = match_conditions(brief, conditions)
+    return ChainFacts(
+        **{f: sorted(set(values[f])) for f in LIST_FIELDS},
+        modality=values["modality"],
+        sky_in_view=values["sky_in_view"],
+        conditions=[c for c in named if c.condition not in negated],
+        evidence=sorted(evidence, key=lambda e: e.fact),
+        ruled_out=negated,
+    )
+
+
+def _sky(e: Evidence) -> bool:
+    return e.fact == "sky_in_view=true"
+
+
+def _apply_implications(
+    values: dict[str, Any], evidence: list[Evidence], cues: dict[str, Any], ruled_out: set[str]
+) -> None:
+    """Defaults implied by what was found (an endoscope images in the body), only for silent fields."""
+    said = {f for f in (*LIST_FIELDS, "modality", "sky_in_view") if values[f] not in (None, [])}
+    for key, implied in (cues.get("implies") or {}).items():
+        name, _, value = key.partition("=")
+        if not _holds(values, name, value):
+            continue
+        for field, want in implied.items():
+            if field in said and field in ("scene", "modality", "sky_in_view"):
+                continue  # where the scene is, or the modality, is what the brief says when it says one
+            items = want if isinstance(want, list) else [want]
+            for item in items:
+                label = f"{field}={str(item).lower()}"
+                if label in ruled_out or _holds(values, field, str(item).lower()):
+                    continue
+                if isinstance(want, list):
+                    values[field].append(item)
+                else:
+                    values[field] = item
+                evidence.append(Evidence(fact=label, phrases=_phrases_for(evidence, key), method="default"))
+    if (
+        "platform" in values["moving"]
+        and "camera" not in values["moving"]
+        and "moving=camera" not in ruled_out
+    ):
+        values["moving"].append("camera")  # a camera on a moving platform moves with it
+        evidence.append(
+            Evidence(
+                fact="moving=camera", phrases=_phrases_for(evidence, "moving=platform"), method="default"
+            )
+        )
+    if values["modality"] is None:
+        for sensor, modality in (cues.get("modality") or {}).items():
+            if sensor in values["sensor"]:
+                values["modality"] = modality
+                evidence.append(
+                    Evidence(
+                        fact=f"modality={modality}",
+                        phrases=_phrases_for(evidence, f"sensor={sensor}"),
+                        method="default",
+                    )
+                )
+                break
+    if values["sky_in_view"] is None and values["scene"] and not {"outdoor", "aerial"} & set(values["scene"]):
+        values["sky_in_view"] = False
+        evidence.append(
+            Evidence(fact="sky_in_view=false", phrases=_phrases_for(evidence, "scene="), method="default")
+        )
+
+
+def _holds(values: dict[str, Any], name: str, value: str) -> bool:
+    current = values.get(name)
+    if isinstance(current, list):
+        return value in current
+    if name == "sky_in_view":
+        return current is not None and str(current).lower() == value
+    return current == value
+
+
+def _phrases_for(evidence: list[Evidence], prefix: str) -> list[str]:
+    return list(dict.fromkeys(p for e in evidence if e.fact.startswith(prefix) for p in e.phrases))[:3]
+
+
+def _apply_user(values: dict[str, Any], evidence: list[Evidence], chain: dict[str, Any]) -> None:
+    """The user's corrections (``brief.chain``) win over inference; bad keys/values are UserInputErrors."""
+    for name, given in (chain or {}).items():
+        if name not in _fields():
+            hint = did_you_mean(name, _fields())
+            raise UserInputError(
+                f"Unknown imaging-chain fact {name!r} in the brief's 'chain'. {hint}".strip(),
+                why="chain overrides use the fields of robustlens.expert.facts.ChainFacts.",
+                fix=f"Use one of: {', '.join(_fields())}.",
+                field=f"chain.{name}",
+            )
+        allowed = _allowed(name) or ()
+        if name == "sky_in_view":
+            if not isinstance(given, bool):
+                raise _user_value(name, given, "true or false")
+            values[name] = given
+            shown = [str(given).lower()]
+        elif name == "modality":
+            if given is not None and given not in allowed:
+                raise _user_value(name, given, ", ".join(allowed))
+            values[name] = given
+            shown = [str(given)]
+        else:
+            items = [given] if isinstance(given, str) else given
+            if not isinstance(items, list) or any(i not in allowed for i in items):
+                raise _user_value(name, given, ", ".join(allowed))
+            values[name] = list(items)
+            shown = [str(i) for i in items]
+        evidence[:] = [e for e in evidence if not e.fact.startswith(f"{name}=")]
+        evidence.extend(
+            Evidence(fact=f"{name}={v}", phrases=[f"chain: {name}"], method="user") for v in shown
+        )
+
+
+def _user_value(name: str, given: Any, allowed: str) -> UserInputError:
+    return UserInputError(
+        f"Invalid value {given!r} for imaging-chain fact {name!r} in the brief's 'chain'.",
+        why=f"{name} accepts: {allowed}.",
+        fix=f"Correct chain.{name} in the brief.",
+        field=f"chain.{name}",
+    )
+
+
+def match_conditions(
+    brief: DomainBrief, conditions: dict[str, list[str]] | None = None
+) -> tuple[list[ConditionMatch], list[str]]:
+    """The knowledge-base conditions the user named, in the order named, and those ruled out ("no rain").
+
+    Each deployment condition is matched (lexical, then semantic); the imaging setup's clauses are
+    matched lexically only (it describes the optics: "fisheye lens", "infrared night vision"). A
+    one-word condition name is not an example by itself ("over the water" is not turbid ``water``);
+    a clause names one condition, plus a second only when that is as direct (see ``_second``); a
+    negated clause rules out only its best match ("no rain" does not rule out clouds).
+    """
+    vocab = conditions if conditions is not None else _kb_conditions()
+    labels = {c: [*([c.replace("_", " ")] if "_" in c else []), *phrases] for c, phrases in vocab.items()}
+    clauses = [c for text in brief.deployment_conditions for c in split_phrases(text)]
+    setup = [c for c in split_phrases(brief.imaging_setup) if c not in clauses]
+    matches = match_phrases(clauses, labels, threshold=CONDITION_THRESHOLD, top_k=CONDITION_TOP_K)
+    matches += match_phrases(setup, labels, threshold=LEXICAL_ONLY, top_k=CONDITION_TOP_K)
+    by_clause: dict[str, list[PhraseMatch]] = {}
+    for m in matches:
+        by_clause.setdefault(m.phrase, []).append(m)
+    named: list[ConditionMatch] = []
+    negated: list[str] = []
+    for hits in by_clause.values():
+        first, *others = hits
+        kept = [first, *(m for m in others[:1] if _second(first, m))]
+        for m in kept:
+            if m.negated:
+                negated.append(m.label)
+            else:
+                score = min(1.0, max(0.0, m.score))
+                named.append(ConditionMatch(phrase=m.phrase, condition=m.label, score=score, method=m.method))
+    return named, list(dict.fromkeys(negated))
+
+
+def _second(first: PhraseMatch, m: PhraseMatch) -> bool:
+    """Whether a clause's second match names a second condition rather than echoing the first.
+
+    Kept only when neither is negated and it is as direct as the first: a lexical hit on words the
+    first hit does not already use ("noisy images on older tubes": low SNR and ageing; but "dark
+    corners" is not also "dark" night), or a semantic score within SECOND_MARGIN of a semantic first.
+    """
+    if first.negated or m.negated or first.method != m.method:
+        return False
+    if m.method == "lexical":
+        return not content_stems(m.example) <= content_stems(first.example)
+    return m.score >= first.score - SECOND_MARGIN
+
+
+def _kb_conditions() -> dict[str, list[str]]:
+    from robustlens.expert.knowledge import load_knowledge
+
+    return load_knowledge().conditions

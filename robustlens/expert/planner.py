@@ -1,0 +1,298 @@
+"""The offline planner: corruptions follow from the imaging chain, domain knowledge only ranks them.
+
+``analyse`` infers the chain facts of a brief (``chain.infer_chain``), keeps every primitive that a
+link of the chain can produce and no physical fact rules out (``physics.yaml``), and ranks them with
+the best-matching knowledge-base domain as a prior (its priority, severity caps and objections apply
+only when the domain clearly matches). ``plan_from_brief`` then covers the chain within the budget:
+one spec per condition the user named (never dropped for being outside a domain), then one per chain
+link (sensor noise, optics, motion when something moves, light, processing), then the priors -- so a
+budget never silently loses noise or compression. Same brief in, same plan out (no randomness).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from robustlens.corruptions import REGISTRY, compile_plan
+from robustlens.corruptions.base import LADDER_STEPS, PrimitiveInfo, interpolate
+from robustlens.expert.chain import infer_chain
+from robustlens.expert.facts import ChainFacts
+from robustlens.expert.knowledge import GENERIC, Domain, Suitable, brief_text, domain_for, load_knowledge
+from robustlens.expert.phrases import split_phrases
+from robustlens.expert.physics import Producer, excluding, holds, load_physics, producing
+from robustlens.schemas import CorruptionPlan, CorruptionSpec, DomainBrief, PrimitiveCall
+
+PLANNER = "offline-expert"
+PRIOR_CONFIDENCE = 0.3  # a domain's caps, objections and rationales apply only above this match confidence
+LINK_ORDER = (
+    "acquisition",
+    "noise",
+    "processing",
+    "motion",
+    "optics",
+    "light",
+    "page",
+    "weather",
+    "geometry",
+)
+COVERS = 2  # a chosen primitive covers a named condition listed among the first COVERS it models
+GENERIC_PRIORITY = 4  # rank of a chain-plausible primitive the domain prior does not list
+
+
+@dataclass
+class Candidate:
+    """A primitive the chain can produce, with why (the need that holds) and its prior, if any."""
+
+    primitive: str
+    producer: Producer
+    need: str | None
+    prior: Suitable | None
+    order: int
+
+    @property
+    def priority(self) -> int:
+        return self.prior.priority if self.prior else GENERIC_PRIORITY
+
+
+@dataclass
+class Analysis:
+    """Everything the planner, critic and replacement share about one brief."""
+
+    brief: DomainBrief
+    facts: ChainFacts
+    domain: Domain
+    confidence: float
+    named: list[str]
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+    excluded: dict[str, str] = field(default_factory=dict)
+    conflict: str | None = None  # an acquisition primitive of the chain the domain prior objects to
+
+    @property
+    def stated(self) -> list[str]:
+        """The conditions named in the brief's deployment conditions (not only in its imaging setup)."""
+        clauses = {c for text in self.brief.deployment_conditions for c in split_phrases(text)}
+        return list(dict.fromkeys(m.condition for m in self.facts.conditions if m.phrase in clauses))
+
+    @property
+    def prior_ok(self) -> bool:
+        return self.domain.name != GENERIC and self.confidence >= PRIOR_CONFIDENCE and self.conflict is None
+
+
+def analyse(brief: DomainBrief) -> Analysis:
+    """Chain facts, the domain prior, the candidates and the excluded primitives (cached per brief)."""
+    return _analyse(brief.model_dump_json())
+
+
+@functools.lru_cache(maxsize=256)
+def _analyse(key: str) -> Analysis:
+    brief = DomainBrief.model_validate_json(key)
+    facts = infer_chain(brief)
+    domain, confidence = domain_for(brief)
+    named = facts.condition_names()
+    a = Analysis(brief, facts, domain, confidence, named)
+    physics = load_physics()
+    text = brief_text(brief)
+    restricted = {u.primitive: u.why for u in load_knowledge().restrictions if u.primitive and u.holds(text)}
+    names = set(named)
+    a.conflict = _conflict(a, physics.primitives, names)
+    for order, (name, p) in enumerate(physics.primitives.items()):
+        prior = domain.entry(name) if a.prior_ok else None
+        objection = domain.objection(name) if a.prior_ok else None
+        rule = excluding(p, facts, names)
+        if rule is not None:
+            a.excluded[name] = f"ruled out by the chain: {describe(rule, facts)}"
+        elif name in restricted:
+            a.excluded[name] = restricted[name]
+        elif p.serves and p.serves[0] in facts.ruled_out:
+            a.excluded[name] = f"the brief rules out {p.serves[0].replace('_', ' ')}"
+        elif objection is not None:
+            a.excluded[name] = f"unrealistic for {domain.title}: {objection.why}"
+        else:
+            need = producing(p, facts, names)
+            if (
+                need is not None
+            ):  # a domain prior ranks candidates; it never makes one the chain cannot produce
+                a.candidates[name] = Candidate(name, p, need, prior, order)
+    return a
+
+
+def _conflict(a: Analysis, primitives: dict[str, Producer], names: set[str]) -> str | None:
+    """An acquisition-link primitive the chain produces but the matched domain objects to (MRI ghosting
+    under a 'documents' prior): the prior then contradicts the brief's own chain and is not used."""
+    if not a.prior_ok:
+        return None
+    for name, p in primitives.items():
+        if p.link == "acquisition" and excluding(p, a.facts, names) is None:
+            need = producing(p, a.facts, names)
+            if need not in (None, "any") and a.domain.objection(name) is not None:
+                return name
+    return None
+
+
+def describe(conj: str, facts: ChainFacts) -> str:
+    """A conjunction of chain facts in words, quoting the brief's phrases that support each fact."""
+    parts = []
+    for atom in (a.strip() for a in conj.split("&")):
+        if atom == "any":
+            parts.append("every imaging chain")
+            continue
+        if atom.startswith("condition="):
+            name = atom.split("=", 1)[1]
+            said = [c.phrase for c in facts.conditions if c.condition == name]
+            parts.append(f"the condition named '{said[0]}'" if said else f"condition {name}")
+            continue
+        if "!=" in atom:
+            continue  # negative atoms only narrow the rule; the positive facts explain it
+        fact = atom.lower()
+        ev = next((e for e in facts.evidence if e.fact == fact), None)
+        if fact.startswith("modality=") and ev is None and facts.modality is None:
+            parts.append("a camera (the brief names no other modality)")
+            continue
+        if ev is None:
+            parts.append(fact)
+        elif ev.method == "user":
+            parts.append(f"{fact} (the user's correction)")
+        else:
+            parts.append(f"{fact} ('{ev.phrases[0]}')" if ev.phrases else fact)
+    return "; ".join(parts) or conj
+
+
+def plan_from_brief(brief: DomainBrief) -> CorruptionPlan:
+    """A deterministic plan covering the named conditions and the links of the brief's imaging chain."""
+    a = analyse(brief)
+    chosen = select(a, brief.budget.max_corruptions)
+    specs = [make_spec(a, c) for c in chosen]
+    facts = a.facts
+    chain = ", ".join(e.fact for e in facts.evidence) or "nothing stated (a generic camera is assumed)"
+    prior = (
+        f"domain prior '{a.domain.name}' ({a.domain.title}, confidence {a.confidence:.2f}) ranks candidates "
+        "and caps severities"
+        if a.prior_ok
+        else "no domain matched clearly, so generic caps apply"
+    )
+    notes = (
+        f"Offline expert: imaging chain inferred from the brief: {chain}. "
+        f"Conditions named: {', '.join(a.named) or 'none'}"
+        + (f"; ruled out: {', '.join(facts.ruled_out)}" if facts.ruled_out else "")
+        + f". {prior}. Picked {len(specs)} of {len(a.candidates)} primitives the chain can produce: one per "
+        "named condition first, then one per chain link, then by prior. Ruled out by what the brief says "
+        "(the physics of its chain): " + (", ".join(sorted(a.excluded)) or "none") + "."
+    )
+    plan = CorruptionPlan(
+        specs=specs, severities=brief.budget.severities, seed=brief.seed, planner=PLANNER, notes=notes
+    )
+    compile_plan(plan)  # a plan that cannot run must never leave here
+    return plan
+
+
+def rank(c: Candidate, condition: str | None = None) -> tuple[int, int, tuple[bool, int]]:
+    """Sort key, smallest first: how directly it models ``condition`` (physics first), prior priority
+    (raised one level when the prior ties it to the condition), knowledge order."""
+    if condition is None:  # a specific producing fact is better evidence than "every chain has it"
+        return (0, c.priority, (c.need == "any", c.order))
+    physical = list(c.producer.serves)
+    closeness = physical.index(condition) if condition in physical else len(physical) + 1
+    tied = c.prior is not None and condition in c.prior.conditions
+    return (closeness, c.priority - tied, (False, c.order))
+
+
+def serves(c: Candidate, condition: str) -> bool:
+    return condition in c.producer.serves or bool(c.prior and condition in c.prior.conditions)
+
+
+def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Candidate]:
+    """Conditions first, then one per chain link, then the priors and the rest, within ``budget``."""
+    chosen: list[Candidate] = []
+    used = set(taken or ())
+    pool = a.candidates
+
+    def pick(options: list[Candidate], condition: str | None = None) -> None:
+        options = [o for o in options if o.primitive not in used]
+        if options and len(chosen) < budget:
+            best = min(options, key=lambda o: rank(o, condition))
+            chosen.append(best)
+            used.add(best.primitive)
+
+    stated = set(a.stated)
+
+    def cover(conditions: list[str]) -> None:
+        for cond in conditions:
+            if not any(cond in c.producer.serves[:COVERS] for c in chosen):
+                pick([c for c in pool.values() if serves(c, cond)], cond)
+
+    cover([c for c in a.named if c in stated])  # the deployment conditions the user listed come first
+    cover([c for c in a.named if c not in stated])  # then what the setup's words name ("fisheye")
+    for link in LINK_ORDER:
+        if link == "motion" and not a.facts.moving:
+            continue
+        if not any(c.producer.link == link for c in chosen):
+            pick([c for c in pool.values() if c.producer.link == link and (c.need or c.prior)])
+    links = {c.producer.link for c in chosen}
+    named = set(a.named)
+
+    def later(c: Candidate) -> tuple[int, int, bool, bool, int]:
+        return (
+            c.priority,
+            -len(named & set(c.producer.serves)),
+            c.producer.link in links,
+            c.need == "any",
+            c.order,
+        )
+
+    rest = sorted((c for c in pool.values() if c.primitive not in used), key=later)
+    for c in rest:
+        if len(chosen) >= budget:
+            break
+        chosen.append(c)
+        used.add(c.primitive)
+    return chosen
+
+
+def cap_of(a: Analysis, name: str) -> float:
+    """The severity-5 bound: the domain prior's when it clearly applies, else the generic cap."""
+    c = a.candidates.get(name)
+    physics = load_physics().primitives
+    bound = c.prior.max_severity if c is not None and c.prior is not None else None
+    if name in physics:
+        p = physics[name]
+        bound = p.cap if bound is None else bound  # a clearly matching domain's own bound wins
+        limits = [rule.cap for rule in p.caps if holds(rule.when, a.facts, set(a.named))]
+        bound = min([bound, *limits])
+    return float(LADDER_STEPS) if bound is None else bound
+
+
+def make_spec(a: Analysis, c: Candidate) -> CorruptionSpec:
+    """A spec for ``c`` whose rationale is written from the brief's own chain facts."""
+    info = REGISTRY[c.primitive]
+    why = c.producer.why[0].upper() + c.producer.why[1:]
+    if c.need == "any":
+        rationale = f"{why} ({c.producer.link}): present in every imaging chain, including this one."
+    elif c.need is not None:
+        rationale = f"{why} ({c.producer.link}): the brief's chain has {describe(c.need, a.facts)}."
+    else:
+        rationale = f"{why} ({c.producer.link}): listed for {a.domain.title}."
+    matched = [f"'{m.phrase}' ({m.condition})" for m in a.facts.conditions if serves(c, m.condition)]
+    if matched:
+        rationale += f" Models the condition(s) named: {', '.join(dict.fromkeys(matched))}."
+    if c.prior is not None:
+        rationale += f" Known for {a.domain.title}: {c.prior.rationale}"
+    cap = cap_of(a, c.primitive)
+    ladder: dict[str, list[float]] = {}
+    if cap < LADDER_STEPS:
+        ladder = {p: capped_ladder(info, p, cap) for p in info.ladder}
+        rationale += (
+            f" Severity 5 is capped at the registry's severity {cap:g}, the strongest level plausible here."
+        )
+    params = dict(c.prior.params) if c.prior else {}
+    call = PrimitiveCall(name=c.primitive, params=params, ladder=ladder)
+    return CorruptionSpec(name=c.primitive, rationale=rationale, recipe=[call], source="offline")
+
+
+def capped_ladder(info: PrimitiveInfo, param: str, max_severity: float) -> list[float]:
+    """Ladder values for severities 1..5 that reach the default ladder's value at ``max_severity``."""
+    points = info.ladder_values(param)
+    return [
+        float(f"{interpolate(points, s * max_severity / LADDER_STEPS):.6g}")
+        for s in range(1, LADDER_STEPS + 1)
+    ]
