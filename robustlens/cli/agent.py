@@ -24,9 +24,9 @@ from rich.text import Text
 from robustlens.cli.agent_output import plan_table, print_plan, print_understood, show_event
 from robustlens.cli.app import app, console, err_console
 from robustlens.cli.evaluate import LiveProgress
+from robustlens.cli.options import LLM_HELP
 from robustlens.errors import UserInputError
 
-LLM_HELP = "OpenAI-compatible endpoint (default: $ROBUSTLENS_LLM_BASE_URL; none = offline expert)."
 CHECKPOINT_HELP = "Local weights for a model: MODEL_ID=PATH (repeatable; overrides the brief's checkpoints)."
 
 

@@ -10,13 +10,12 @@ from rich.table import Table
 
 from robustlens.cli.app import app, console
 from robustlens.cli.evaluate import fmt
+from robustlens.cli.options import CRITIC_BASE_URL, CRITIC_MODEL, LLM_BASE_URL, PLANNER_MODEL
 
 evals_app = typer.Typer(
     help="Agent-quality evals: plan expert-ruled domain scenarios and score the plans.", no_args_is_help=True
 )
 app.add_typer(evals_app, name="evals")
-
-LLM_HELP = "OpenAI-compatible endpoint (default: $ROBUSTLENS_LLM_BASE_URL; none = offline expert)."
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -114,16 +113,10 @@ def run_cmd(
     ),
     seeds: int = typer.Option(3, "--seeds", "-k", min=1, max=100, help="Seeded runs per scenario (K)."),
     only: list[str] = typer.Option([], "--only", help="Run only this scenario (repeat for several)."),
-    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help=LLM_HELP),
-    llm_model: str | None = typer.Option(
-        None, "--llm-model", help="Planner model (default: $ROBUSTLENS_LLM_MODEL; none = offline expert)."
-    ),
-    critic_base_url: str | None = typer.Option(
-        None, "--critic-base-url", help="Critic endpoint (default: the planner's)."
-    ),
-    critic_model: str | None = typer.Option(
-        None, "--critic-model", help="Critic model (default: the planner's; none = offline rule critic)."
-    ),
+    llm_base_url: str | None = LLM_BASE_URL,
+    llm_model: str | None = PLANNER_MODEL,
+    critic_base_url: str | None = CRITIC_BASE_URL,
+    critic_model: str | None = CRITIC_MODEL,
     offline_critic: bool = typer.Option(
         False, "--offline-critic", help="Test the offline rule critic even when an LLM is configured."
     ),

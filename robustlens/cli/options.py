@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import typer
+
 from robustlens.errors import UserInputError
+
+LLM_HELP = "OpenAI-compatible endpoint (default: $ROBUSTLENS_LLM_BASE_URL; none = offline expert)."
+# The planner/critic endpoint options of the commands that plan (`plan`, `evals run`): one definition.
+LLM_BASE_URL = typer.Option(None, "--llm-base-url", help=LLM_HELP)
+PLANNER_MODEL = typer.Option(
+    None, "--llm-model", help="Planner model (default: $ROBUSTLENS_LLM_MODEL; none = offline expert)."
+)
+CRITIC_BASE_URL = typer.Option(None, "--critic-base-url", help="Critic endpoint (default: the planner's).")
+CRITIC_MODEL = typer.Option(
+    None, "--critic-model", help="Critic model (default: the planner's; none = offline rule critic)."
+)
 
 
 def parse_severities(text: str) -> list[float]:

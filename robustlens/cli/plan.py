@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from robustlens.cli.app import app, console
+from robustlens.cli.options import CRITIC_BASE_URL, CRITIC_MODEL, LLM_BASE_URL, PLANNER_MODEL
 
-LLM_HELP = "OpenAI-compatible endpoint (default: $ROBUSTLENS_LLM_BASE_URL; none = offline expert)."
 EPILOG = (
     "Example: robustlens plan examples/windshield_camera.yaml --out plan.yaml, then "
     "robustlens eval --plan plan.yaml --data demo:textile --model demo:textile --out runs/x"
@@ -82,16 +82,10 @@ def plan_cmd(
     as_json: bool = typer.Option(
         False, "--json", help="Print one JSON object {chain_facts, plan, verdicts, ...} on stdout."
     ),
-    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help=LLM_HELP),
-    llm_model: str | None = typer.Option(
-        None, "--llm-model", help="Planner model (default: $ROBUSTLENS_LLM_MODEL; none = offline expert)."
-    ),
-    critic_base_url: str | None = typer.Option(
-        None, "--critic-base-url", help="Critic endpoint (default: the planner's)."
-    ),
-    critic_model: str | None = typer.Option(
-        None, "--critic-model", help="Critic model (default: the planner's; none = offline rule critic)."
-    ),
+    llm_base_url: str | None = LLM_BASE_URL,
+    llm_model: str | None = PLANNER_MODEL,
+    critic_base_url: str | None = CRITIC_BASE_URL,
+    critic_model: str | None = CRITIC_MODEL,
     timeout: float = typer.Option(60.0, "--llm-timeout", min=1, help="Seconds per LLM request."),
 ) -> None:
     """Plan the corruptions for a brief WITHOUT evaluating anything, so you can review them first.
