@@ -10,62 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 
-from robustlens import __version__
 from robustlens.corruptions.compiler import compile_plan
 from robustlens.data.sources import ImageSet
 from robustlens.errors import UserInputError
 from robustlens.evaluation.cache import EmbeddingCache
+from robustlens.evaluation.engine_options import EngineOptions, ProgressSink, _Silent, f16, versions
 from robustlens.evaluation.loader import CellImages, CellJob, InputsWriter, default_workers, make_loader
 from robustlens.evaluation.rebuild import load_result
 from robustlens.evaluation.store import CLEAN, RunStore
-from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES, cell_records, class_embeddings, prompts
+from robustlens.evaluation.zeroshot import cell_records, class_embeddings, prompts
 from robustlens.models import VisionLanguageModel, load_model
 from robustlens.schemas import AuditResult, CorruptionPlan, DomainBrief, ValidationReport
 from robustlens.workers import worker_context
-
-
-@dataclass
-class EngineOptions:
-    batch_size: int | None = None
-    workers: int | None = None
-    device: str = "auto"
-    amp: bool = True
-    fresh: bool = False
-    use_cache: bool = True
-    cache_dir: Path | None = None
-    templates: Sequence[str] = DEFAULT_TEMPLATES
-    checkpoints: Mapping[str, str] = field(default_factory=dict)
-    n_boot: int = 1000
-    corrupt_at: str = "native"  # "native": the stored image; "model": the model-resolution input
-
-
-class ProgressSink(Protocol):
-    def start_model(self, model_id: str, cells_total: int, cells_done: int) -> None: ...
-    def advance(self, images: int) -> None: ...
-    def cell_done(self) -> None: ...
-    def end_model(self) -> None: ...
-
-
-class _Silent:
-    def start_model(self, model_id: str, cells_total: int, cells_done: int) -> None: ...
-    def advance(self, images: int) -> None: ...
-    def cell_done(self) -> None: ...
-    def end_model(self) -> None: ...
-
-
-def f16(x: np.ndarray) -> np.ndarray:
-    """Embeddings as stored (float16) and used everywhere, so fresh and resumed runs agree."""
-    return x.astype(np.float16).astype(np.float32)
 
 
 def evaluate(
@@ -149,21 +113,6 @@ def evaluate(
         return result
     finally:
         store.close()
-
-
-def versions() -> dict[str, str]:
-    import albumentations
-    import numpy
-    import open_clip
-
-    return {
-        "robustlens": __version__,
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "open_clip": open_clip.__version__,
-        "albumentations": albumentations.__version__,
-        "numpy": numpy.__version__,
-    }
 
 
 class _Runner:
