@@ -110,6 +110,24 @@ class Tolerance(Model):
     max: float = Field(0.05, gt=0.0, le=1.0, description="largest acceptable value, e.g. 0.05")
 
 
+class Execution(Model):
+    """Where and how the audit runs (issues 14 and 15); the CLI flags of the same names override it."""
+
+    corrupt_on: Literal["auto", "cpu", "device"] = Field(
+        "auto",
+        description="auto: on the model's device when it is a GPU and every primitive of a spec has a "
+        "device kernel; cpu: in worker processes; device: on the model's device (slow on CPU)",
+    )
+    target_ci_width: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="adaptive sampling: stop adding images to a cell once its 95% interval is narrower",
+    )
+    executor: Literal["local", "ray"] = Field("local", description="local, or a Ray cluster")
+    ray_address: str | None = Field(None, description="Ray address, or 'auto' (with executor: ray)")
+
+
 class DomainBrief(Persisted):
     """What the interview establishes about the deployment domain."""
 
@@ -133,6 +151,7 @@ class DomainBrief(Persisted):
         description="imaging-chain facts the user confirmed or corrected (override what the expert infers), "
         "e.g. {scene: [indoor], sky_in_view: false}; fields as in robustlens.expert.facts.ChainFacts",
     )
+    execution: Execution = Field(default_factory=Execution)
     seed: int = 0
 
 

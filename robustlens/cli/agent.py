@@ -24,7 +24,7 @@ from rich.text import Text
 from robustlens.cli.agent_output import plan_table, print_plan, print_understood, show_event
 from robustlens.cli.app import app, console, err_console
 from robustlens.cli.evaluate import LiveProgress
-from robustlens.cli.options import LLM_HELP
+from robustlens.cli.options import CORRUPT_ON, EXECUTOR, LLM_HELP, RAY_ADDRESS, TARGET_CI_WIDTH
 from robustlens.errors import UserInputError
 
 CHECKPOINT_HELP = "Local weights for a model: MODEL_ID=PATH (repeatable; overrides the brief's checkpoints)."
@@ -48,16 +48,21 @@ def _options(
     workers: int | None,
     batch_size: int | None,
     checkpoints: dict[str, str] | None = None,
+    execution: Any = None,
+    flags: dict[str, Any] | None = None,
 ) -> Any:
+    """Engine options from the flags; ``execution`` (the brief's) under the execution ``flags`` given."""
     from robustlens.evaluation.engine import EngineOptions
+    from robustlens.evaluation.engine_options import with_execution
 
-    return EngineOptions(
+    options = EngineOptions(
         device=device,
         corrupt_at=corrupt_at,
         workers=workers,
         batch_size=batch_size,
         checkpoints=dict(checkpoints or {}),
     )
+    return with_execution(options, execution, **(flags or {}))
 
 
 @app.command("run")
@@ -83,6 +88,10 @@ def run_cmd(
         None, "--workers", "-j", min=0, help="Image-loading worker processes (0: load in this process)."
     ),
     batch_size: int | None = typer.Option(None, "--batch-size", "-b", min=1, help="Images per batch."),
+    corrupt_on: str | None = CORRUPT_ON,
+    target_ci_width: float | None = TARGET_CI_WIDTH,
+    executor: str | None = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
     max_images: int | None = typer.Option(
         None, "--max-images", min=1, help="Override the brief's subsample size."
     ),
@@ -119,7 +128,15 @@ def run_cmd(
             run_dir,
             llm,
             _critic(llm, critic_base_url, critic_model, timeout),
-            _options(device, corrupt_at, workers, batch_size, checkpoints),
+            _options(
+                device,
+                corrupt_at,
+                workers,
+                batch_size,
+                checkpoints,
+                brief.execution,
+                _execution_flags(corrupt_on, target_ci_width, executor, ray_address),
+            ),
             data,
             command,
             LiveProgress(),
@@ -162,6 +179,10 @@ def chat_cmd(
         None, "--workers", "-j", min=0, help="Image-loading worker processes (0: load in this process)."
     ),
     batch_size: int | None = typer.Option(None, "--batch-size", "-b", min=1, help="Images per batch."),
+    corrupt_on: str | None = CORRUPT_ON,
+    target_ci_width: float | None = TARGET_CI_WIDTH,
+    executor: str | None = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
 ) -> None:
     """Interview about your deployment, then design, check and run the audit with you."""
     from robustlens.agent.session import chat, make_services
@@ -188,7 +209,15 @@ def chat_cmd(
         run_dir,
         llm,
         _critic(llm, critic_base_url, critic_model, timeout),
-        _options(device, corrupt_at, workers, batch_size, checkpoints),
+        _options(
+            device,
+            corrupt_at,
+            workers,
+            batch_size,
+            checkpoints,
+            None,
+            _execution_flags(corrupt_on, target_ci_width, executor, ray_address),
+        ),
         data,
         "robustlens chat",
         LiveProgress(),
@@ -237,6 +266,17 @@ def _paused(run_dir: Path, resume_cmd: str, why: str) -> None:
     kept = f"The chat so far is kept in {run_dir} (agent.sqlite)."
     err_console.print(Text(f"\n{why}. {kept} Continue it with:"))
     err_console.print(Text(f"  {resume_cmd}"), soft_wrap=True)
+
+
+def _execution_flags(
+    corrupt_on: str | None, target_ci_width: float | None, executor: str | None, ray_address: str | None
+) -> dict[str, Any]:
+    return {
+        "corrupt_on": corrupt_on,
+        "target_ci_width": target_ci_width,
+        "executor": executor,
+        "ray_address": ray_address,
+    }
 
 
 def _resume_command(

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from robustlens.cli.app import app, console, err_console, on_interrupt
+from robustlens.cli.options import CORRUPT_ON, EXECUTOR, RAY_ADDRESS, TARGET_CI_WIDTH
 from robustlens.cli.summary import _aggregate_lines, fmt, print_summary  # noqa: F401 (re-exported)
 from robustlens.errors import UserInputError
 
@@ -130,6 +131,10 @@ def eval_cmd(
         help="'native': corrupt the stored image; 'model': corrupt the resized "
         "model input (as ImageNet-C does; much faster for large images).",
     ),
+    corrupt_on: str | None = CORRUPT_ON,
+    target_ci_width: float | None = TARGET_CI_WIDTH,
+    executor: str | None = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
     json_out: bool = typer.Option(
         False, "--json", help="Print one JSON document (summary, cells, paths) on stdout; progress on stderr."
     ),
@@ -147,6 +152,7 @@ def eval_cmd(
     """
     from robustlens.data.sources import open_images
     from robustlens.evaluation.engine import EngineOptions, evaluate
+    from robustlens.evaluation.engine_options import with_execution
     from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES
     from robustlens.gates import check_gates, parse_gates
     from robustlens.preflight import check_run_inputs
@@ -186,6 +192,13 @@ def eval_cmd(
         checkpoints=checkpoints,
         n_boot=bootstrap,
         corrupt_at=corrupt_at,
+    )
+    options = with_execution(
+        options,
+        corrupt_on=corrupt_on,
+        target_ci_width=target_ci_width,
+        executor=executor,
+        ray_address=ray_address,
     )
     human = err_console if json_out else console  # --json: stdout holds the document alone
     human.print(

@@ -17,6 +17,27 @@ CRITIC_MODEL = typer.Option(
     None, "--critic-model", help="Critic model (default: the planner's; none = offline rule critic)."
 )
 
+# Where and how the engine runs (eval, run, chat): one definition.
+# None = the brief's `execution`, else the default.
+CORRUPT_ON = typer.Option(
+    None,
+    "--corrupt-on",
+    help="Where corruptions run: auto (the model's device when it is a GPU and every primitive of a spec "
+    "has a device kernel, else cpu), cpu (worker processes) or device (the model's device; slow on CPU).",
+)
+TARGET_CI_WIDTH = typer.Option(
+    None,
+    "--target-ci-width",
+    min=0.001,
+    max=1.0,
+    help="Adaptive sampling: stop adding images to a cell once its 95% interval is narrower than this "
+    "(e.g. 0.1); default: every image in every cell.",
+)
+EXECUTOR = typer.Option(None, "--executor", help="local (default: this machine) or ray (a Ray cluster).")
+RAY_ADDRESS = typer.Option(
+    None, "--ray-address", help="With --executor ray: the cluster address, or 'auto' (a running `ray start`)."
+)
+
 
 def parse_severities(text: str) -> list[float]:
     """'1-5' -> [1..5]; '1,3,5' -> [1,3,5]; '0.5,2.5' -> fractional; ranges step by 1."""

@@ -232,7 +232,30 @@ class _Runner:
         batch: int,
         workers: int,
     ) -> Iterator[tuple[CellJob, np.ndarray, dict[int, str], float]]:
-        """Yield (job, embeddings, {position: error}, seconds) per finished job, in job order."""
+        """Yield (job, embeddings, {position: error}, seconds) per finished job, in job order.
+
+        Where the work runs: a Ray cluster (``executor='ray'``), the model's device
+        (``corrupt_on``, see ``device_path``), or DataLoader workers on this machine."""
+        if self.options.executor == "ray":
+            from robustlens.evaluation.ray_executor import encode_on_ray
+
+            yield from encode_on_ray(self, model, dataset, batch)
+            return
+        from robustlens.evaluation.device_path import encode_on_device, use_device_path
+
+        if use_device_path(self, model, dataset):
+            yield from encode_on_device(self, model, dataset, batch)
+            return
+        yield from self._encode_local(model, dataset, batch, workers)
+
+    def _encode_local(
+        self,
+        model: VisionLanguageModel,
+        dataset: CellImages,
+        batch: int,
+        workers: int,
+    ) -> Iterator[tuple[CellJob, np.ndarray, dict[int, str], float]]:
+        """DataLoader workers corrupt and preprocess; this process encodes."""
         buffers: dict[int, list[np.ndarray]] = {}
         errors: dict[int, dict[int, str]] = {}
         start = time.perf_counter()

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 
 from robustlens import __version__
+from robustlens.errors import UserInputError
 from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES
+from robustlens.schemas import Execution
 
 
 @dataclass
@@ -32,6 +35,49 @@ class EngineOptions:
     checkpoints: Mapping[str, str] = field(default_factory=dict)
     n_boot: int = 1000
     corrupt_at: str = "native"  # "native": the stored image; "model": the model-resolution input
+    corrupt_on: str = "auto"  # "cpu": worker processes; "device": the model's device; "auto": see Execution
+    target_ci_width: float | None = None  # adaptive sampling (None: every image in every cell)
+    executor: str = "local"  # "local" or "ray"
+    ray_address: str | None = None
+
+
+def with_execution(
+    options: EngineOptions,
+    execution: Execution | None = None,
+    *,
+    corrupt_on: str | None = None,
+    target_ci_width: float | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
+) -> EngineOptions:
+    """``options`` with the brief's ``execution`` settings, overridden by the CLI flags given (not None).
+
+    Values are checked here, so a typo in a flag or a brief is one clear error naming the field."""
+    base = execution or Execution(
+        corrupt_on=options.corrupt_on,
+        target_ci_width=options.target_ci_width,
+        executor=options.executor,
+        ray_address=options.ray_address,
+    )
+    flags = {
+        "corrupt_on": corrupt_on,
+        "target_ci_width": target_ci_width,
+        "executor": executor,
+        "ray_address": ray_address,
+    }
+    chosen = {**base.model_dump(), **{k: v for k, v in flags.items() if v is not None}}
+    try:
+        merged = Execution.model_validate(chosen)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err.get("loc") else "execution"
+        raise UserInputError(
+            f"--{name.replace('_', '-')} {chosen.get(name)!r} is not allowed.",
+            why=str(err.get("msg", "")),
+            fix="See `robustlens eval --help` for the allowed values.",
+            field=name,
+        ) from None
+    return replace(options, **merged.model_dump())
 
 
 class ProgressSink(Protocol):
