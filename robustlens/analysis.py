@@ -217,11 +217,14 @@ def class_shifts(result: AuditResult, store: RunStore, top_k: int) -> list[Class
     models, corruptions = _order(result)
     out: list[ClassShift] = []
     for model_id in result.models:
-        clean_pairs, totals = _confusions(store.read_records(model_id, CLEAN, 0.0))
+        clean = store.read_records(model_id, CLEAN, 0.0)
         best: dict[tuple[str, int, int], ClassShift] = {}
         for spec in result.plan.specs:
             for severity in result.plan.severities:
-                pairs, _ = _confusions(store.read_records(model_id, spec.name, float(severity)))
+                records = store.read_records(model_id, spec.name, float(severity))
+                ids = {r["id"] for r in records}  # a cell of some images (adaptive): their clean rates
+                clean_pairs, totals = _confusions([r for r in clean if r["id"] in ids])
+                pairs, _ = _confusions(records)
                 for (t, p), count in sorted(pairs.items()):
                     n = totals[t]
                     rise = (count - clean_pairs[(t, p)]) / n

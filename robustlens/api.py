@@ -14,11 +14,11 @@ inside the functions: ``import robustlens`` stays light.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from robustlens.api_checks import _choice, _coerce, _execution, _image, _models, _path, _positive, _severity
 from robustlens.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -101,16 +101,26 @@ def evaluate(
     bootstrap: int = 1000,
     fresh: bool = False,
     corrupt_at: str = "native",
+    corrupt_on: str = "auto",
+    target_ci_width: float | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    ood: PathLike | None = None,
 ) -> AuditResult:
     """Evaluate models on every corruption x severity of a plan (like ``robustlens eval``).
 
     ``data``: a class-per-folder tree, a flat folder (``labels=False``), a CSV/JSONL manifest or
     ``demo:textile``. ``out`` is the run folder: re-running resumes, ``fresh`` recomputes. Returns the
     ``AuditResult`` also saved as ``out/result.json``; ``write_report(out)`` renders it.
+    ``corrupt_on`` (auto, cpu, device), ``target_ci_width``, ``executor`` (local, ray) and
+    ``ray_address`` are the ``--corrupt-on`` etc. flags of ``robustlens eval``; ``ood`` (a folder,
+    manifest or ``demo:natural``) adds OOD detection under corruption (``result.summary["ood"]``).
     """
     from robustlens.data.sources import open_images
     from robustlens.evaluation.engine import EngineOptions
     from robustlens.evaluation.engine import evaluate as run_engine
+    from robustlens.evaluation.engine_options import with_execution
+    from robustlens.evaluation.ood import attach_ood, open_ood
     from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES
     from robustlens.preflight import check_run_inputs
 
@@ -120,6 +130,7 @@ def evaluate(
     out_dir = _path(out, "out", must_exist=False)
     ckpts = {str(k): str(v) for k, v in (checkpoints or {}).items()}
     _choice(corrupt_at, ("native", "model"), "corrupt_at")
+    execution = _execution(corrupt_on, target_ci_width, executor, ray_address)
     for name, value in (("max_images", max_images), ("batch_size", batch_size)):
         _positive(value, name)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
@@ -164,7 +175,10 @@ def evaluate(
         n_boot=int(bootstrap),
         corrupt_at=corrupt_at,
     )
-    return run_engine(
+    options = with_execution(options, None, **execution)
+    if ood is not None:
+        open_ood(str(ood), the_plan.seed)  # a missing OOD set fails before the run folder exists
+    result = run_engine(
         the_plan,
         images,
         model_ids,
@@ -173,6 +187,7 @@ def evaluate(
         options=options,
         command=f"robustlens.evaluate(out={str(out_dir)!r})",
     )
+    return attach_ood(result, out_dir, None if ood is None else str(ood), options)
 
 
 def run(
@@ -192,6 +207,10 @@ def run(
     workers: int | None = None,
     batch_size: int | None = None,
     corrupt_at: str = "native",
+    corrupt_on: str | None = None,
+    target_ci_width: float | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
     on_event: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """The whole audit from a brief (like ``robustlens run``): plan, validate, evaluate, inspect,
@@ -200,6 +219,8 @@ def run(
     ``data`` and ``models`` override the brief's. With no LLM configured (arguments or
     ``$ROBUSTLENS_LLM_BASE_URL``) the offline expert plans and the rule critic judges. ``on_event``
     receives the agent's progress lines (default: silent). ``out`` defaults to ``runs/<domain>-<time>``.
+    ``corrupt_on``, ``target_ci_width``, ``executor`` and ``ray_address`` override the brief's
+    ``execution`` (None: the brief's, else the defaults), as the CLI flags of the same names do.
     """
     import re
     import time
@@ -207,6 +228,7 @@ def run(
     from robustlens.agent.session import make_services, run_brief
     from robustlens.audit import open_brief_images
     from robustlens.evaluation.engine import EngineOptions
+    from robustlens.evaluation.engine_options import with_execution
     from robustlens.llm.client import LLMConfig
     from robustlens.preflight import check_run_inputs
     from robustlens.schemas import AuditResult
@@ -231,6 +253,7 @@ def run(
             field="models",
         )
     _choice(corrupt_at, ("native", "model"), "corrupt_at")
+    execution = _execution(corrupt_on, target_ci_width, executor, ray_address)
     slug = re.sub(r"[^a-z0-9]+", "-", the_brief.domain.lower()).strip("-")[:40] or "audit"
     default = Path("runs") / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = _path(out, "out", must_exist=False) if out is not None else default
@@ -244,6 +267,7 @@ def run(
     options = EngineOptions(
         device=device, corrupt_at=corrupt_at, workers=workers, batch_size=batch_size, checkpoints=ckpts
     )
+    options = with_execution(options, the_brief.execution, **execution)
     services = make_services(
         run_dir, llm, critic, options, source, f"robustlens.run(out={str(run_dir)!r})", None
     )
@@ -271,35 +295,6 @@ def write_report(
     return render(folder, formats, narrative=narrative, narrative_source="llm" if narrative else "template")
 
 
-# --- input checks: the same UserInputError the CLI prints --------------------------------------
-
-
-def _path(value: Any, field: str, must_exist: bool = True) -> Path:
-    if not isinstance(value, str | Path) or not str(value).strip():
-        raise UserInputError(
-            f"{field} must be a path (str or pathlib.Path), got {type(value).__name__}.", field=field
-        )
-    path = Path(value).expanduser()
-    if must_exist and not path.exists():
-        raise UserInputError(
-            f"{field}: {path} does not exist.",
-            fix="Check the path (relative paths are taken from the current directory).",
-            field=field,
-        )
-    return path
-
-
-def _models(models: str | Sequence[str]) -> list[str]:
-    ids = [models] if isinstance(models, str) else list(models)
-    if not ids or not all(isinstance(m, str) and m.strip() for m in ids):
-        raise UserInputError(
-            f"models must be one model id or a list of them, got {models!r}.",
-            fix="e.g. models=['openclip:ViT-B-32/laion2b_s34b_b79k'] (see `robustlens models list`).",
-            field="models",
-        )
-    return ids
-
-
 def _plan(plan: Any) -> CorruptionPlan:
     from robustlens.schemas import CorruptionPlan
 
@@ -310,71 +305,6 @@ def _brief(brief: Any) -> DomainBrief:
     from robustlens.schemas import DomainBrief
 
     return _coerce(brief, DomainBrief, load_brief, "brief")
-
-
-def _coerce(value: Any, kind: type, load: Any, field: str) -> Any:
-    """An object of ``kind`` from itself, a file path or a dict (validated like the CLI's files)."""
-    from robustlens.userfiles import validate_as
-
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str | Path):
-        return load(value)
-    if isinstance(value, Mapping):
-        return validate_as(kind, dict(value), field)
-    raise UserInputError(
-        f"{field} must be a {kind.__name__}, a dict or a file path, got {type(value).__name__}.", field=field
-    )
-
-
-def _image(image: Any) -> np.ndarray:
-    import numpy as np
-
-    if isinstance(image, str | Path):
-        from robustlens.data.images import BadImage, load_image
-
-        try:
-            return load_image(_path(image, "image"))
-        except BadImage as exc:
-            raise UserInputError(f"Cannot read image {image}: {exc}", field="image") from None
-    if hasattr(image, "mode") and hasattr(image, "size") and not isinstance(image, np.ndarray):  # PIL
-        image = np.asarray(image.convert("RGBA" if "A" in image.mode else "RGB"))
-    if not isinstance(image, np.ndarray):
-        raise UserInputError(
-            f"image must be a numpy array, a PIL image or a file path, got {type(image).__name__}.",
-            field="image",
-        )
-    shape_ok = image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))
-    if image.dtype != np.uint8 or not shape_ok or min(image.shape[:2]) < 1:
-        raise UserInputError(
-            f"image must be uint8 HxW, HxWx3 or HxWx4; got {image.dtype} {image.shape}.",
-            fix="Convert first, e.g. (np.clip(x, 0, 1) * 255).astype(np.uint8) for floats in 0..1.",
-            field="image",
-        )
-    return np.ascontiguousarray(image)
-
-
-def _severity(value: Any) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not 0 <= value <= 5:
-        raise UserInputError(
-            f"severity must be a number in 0..5, got {value!r}.",
-            why="0 is the clean image and 5 the strongest rung of the ladder; fractions interpolate.",
-            field="severity",
-        )
-    return float(value)
-
-
-def _positive(value: Any, field: str) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise UserInputError(f"{field} must be a positive integer, got {value!r}.", field=field)
-
-
-def _choice(value: Any, allowed: Sequence[str], field: str) -> None:
-    if value not in allowed:
-        raise UserInputError(
-            f"{field}={value!r} is not allowed.", fix=f"Use one of: {', '.join(allowed)}.", field=field
-        )
 
 
 __all__ = ["corrupt", "evaluate", "load_brief", "load_plan", "run", "write_report"]

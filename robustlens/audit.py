@@ -52,6 +52,10 @@ def open_brief_images(brief: DomainBrief, data: str | None = None) -> ImageSet:
     )
     if not labels and brief.labels is None and names:
         images.class_names = list(names)
+    if brief.ood:  # the OOD set (evaluation.ood) is checked with the images: before any planning
+        from robustlens.evaluation.ood import open_ood
+
+        open_ood(brief.ood, brief.seed)
     return images
 
 
@@ -144,7 +148,7 @@ def run_audit(
     # the engine drops undecodable images from the set it is given: each pass gets its own copy, so
     # the next iteration sees the same dataset (and fingerprint) as the first
     images = replace(images, items=list(images.items), skipped=list(images.skipped))
-    return evaluate(
+    result = evaluate(
         validated.plan,
         images,
         brief.models,
@@ -156,6 +160,9 @@ def run_audit(
         progress=progress,
         validation=validated.reports,
     )
+    from robustlens.evaluation.ood import attach_ood
+
+    return attach_ood(result, run_dir, brief.ood, options)  # the brief's OOD set, if any
 
 
 def refine_around_collapse(plan: CorruptionPlan, analysis: FailureAnalysis) -> CorruptionPlan | None:

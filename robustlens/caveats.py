@@ -151,7 +151,10 @@ def non_monotone(result: AuditResult, store: RunStore, ranking: Ranking) -> list
     items = []
     for model_id in result.models:
         for spec in result.plan.specs:
-            per_severity = [_damage(ranking, store.read_records(model_id, spec.name, s)) for s in severities]
+            cells = [store.read_records(model_id, spec.name, s) for s in severities]
+            common = set.intersection(*({r["id"] for r in c} for c in cells)) if cells else set()
+            cells = [[r for r in c if r["id"] in common] for c in cells]  # adaptive: images all used
+            per_severity = [_damage(ranking, c) for c in cells]
             rows = [r for r in per_severity if r is not None]
             if len(rows) < len(per_severity) or len(rows) < 2:
                 continue

@@ -152,6 +152,11 @@ class DomainBrief(Persisted):
         "e.g. {scene: [indoor], sky_in_view: false}; fields as in robustlens.expert.facts.ChainFacts",
     )
     execution: Execution = Field(default_factory=Execution)
+    ood: str | None = Field(
+        None,
+        description="OOD image set (folder, manifest or demo:natural): OOD detection under corruption "
+        "(AUROC / FPR@95, robustlens.evaluation.ood)",
+    )
     seed: int = 0
 
 

@@ -161,11 +161,21 @@ def model_label_check(model_id: str, class_names: Sequence[str], checkpoint: str
     from robustlens.models import load_model
 
     model = load_model(model_id, checkpoint=checkpoint)
+
+    def embed(images: Sequence[np.ndarray]) -> np.ndarray:
+        pixels = torch.stack([model.image_transform(np.ascontiguousarray(im)) for im in images])
+        return model.encode_images(pixels)
+
+    if model.image_only:  # no text tower: agreement = each corrupted image's nearest clean sample is itself
+
+        def same_image(clean: Sequence[np.ndarray], corrupted: Sequence[np.ndarray]) -> float:
+            return float(np.mean((embed(corrupted) @ embed(clean).T).argmax(axis=1) == np.arange(len(clean))))
+
+        return same_image
     text = class_embeddings(model.encode_texts(prompts(class_names, DEFAULT_TEMPLATES)), len(class_names))
 
     def predict(images: Sequence[np.ndarray]) -> np.ndarray:
-        pixels = torch.stack([model.image_transform(np.ascontiguousarray(im)) for im in images])
-        return (model.encode_images(pixels) @ text.T).argmax(axis=1)
+        return (embed(images) @ text.T).argmax(axis=1)
 
     def check(clean: Sequence[np.ndarray], corrupted: Sequence[np.ndarray]) -> float:
         return float(np.mean(predict(clean) == predict(corrupted)))

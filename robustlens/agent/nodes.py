@@ -231,7 +231,8 @@ class Nodes:
                 f"({worst.metric} {worst.value:.3f}, drop {worst.drop:.3f})."
             )
             if worst
-            else "No failures found."
+            # point estimates only: the tolerance envelope judges intervals and may still flag a cell
+            else "No cell is worse than clean (point estimates; the tolerance envelope judges intervals)."
         )
         return {"analysis": analysis, "events": [line]}
 

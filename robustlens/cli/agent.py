@@ -101,6 +101,7 @@ def run_cmd(
     fail_on: list[str] = typer.Option(
         [], "--fail-on", help="CI gate, e.g. 'accuracy_drop>0.2' (repeatable): exit 1 when it trips."
     ),
+    ood: str | None = typer.Option(None, "--ood", help="Override the brief's OOD set (see `eval --help`)."),
 ) -> None:
     """Run a whole audit from a brief: plan, validate, evaluate, inspect, iterate, report."""
     from robustlens.agent.session import make_services, run_brief
@@ -113,6 +114,7 @@ def run_cmd(
         brief = brief.model_copy(
             update={"budget": brief.budget.model_copy(update={"max_images": max_images})}
         )
+    brief = brief.model_copy(update={"ood": ood}) if ood is not None else brief
     gates = parse_gates(fail_on)
     named = [*brief.models, *([brief.reference_model] if brief.reference_model else [])]
     checkpoints = {**brief.checkpoints, **_checkpoint_flags(checkpoint, named)}

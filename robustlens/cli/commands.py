@@ -7,6 +7,7 @@ from robustlens.cli import (  # noqa: F401
     evals,
     evaluate,
     examples,
+    harden,
     models,
     plan,
     report,

@@ -135,6 +135,12 @@ def eval_cmd(
     target_ci_width: float | None = TARGET_CI_WIDTH,
     executor: str | None = EXECUTOR,
     ray_address: str | None = RAY_ADDRESS,
+    ood: str | None = typer.Option(
+        None,
+        "--ood",
+        help="OOD image set (folder, manifest or demo:natural): AUROC / FPR@95 of telling it from "
+        "the clean and corrupted images (MCM, kNN).",
+    ),
     json_out: bool = typer.Option(
         False, "--json", help="Print one JSON document (summary, cells, paths) on stdout; progress on stderr."
     ),
@@ -153,9 +159,11 @@ def eval_cmd(
     from robustlens.data.sources import open_images
     from robustlens.evaluation.engine import EngineOptions, evaluate
     from robustlens.evaluation.engine_options import with_execution
+    from robustlens.evaluation.ood import attach_ood, open_ood
     from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES
     from robustlens.gates import check_gates, parse_gates
     from robustlens.preflight import check_run_inputs
+    from robustlens.report.ood_section import ood_data
     from robustlens.schemas import CorruptionPlan
     from robustlens.userfiles import load_specs
 
@@ -181,6 +189,8 @@ def eval_cmd(
     if labels == "none" and names:
         images.class_names = names  # label-free, but with a label set: LFP needs predictions
     check_class_total(images)
+    if ood:
+        open_ood(ood, plan.seed)  # a missing OOD set fails before the run folder exists
     tmpl = _templates(templates) if templates else list(DEFAULT_TEMPLATES)
     options = EngineOptions(
         batch_size=batch_size,
@@ -219,11 +229,14 @@ def eval_cmd(
             progress=RichProgress(bar),
             command=command,
         )
+    result = attach_ood(result, out, ood, options)
     failed = check_gates(result, gates)
     if json_out:
         emit_json(result_document(result, out, gates=[g.text for g in gates], failed=failed))
     else:
         print_summary(result)
+        for line in (ood_data(result) or {}).get("sentences", []):  # --ood: one sentence per model
+            console.print(f"OOD: {line}", highlight=False, soft_wrap=True)
         console.print(
             f"Results: {escape(str(out / 'result.json'))} "
             f"(per-image records under {escape(str(out / 'cells'))})",
@@ -292,6 +305,8 @@ def result_document(
         ],
         "skipped": [s.model_dump() for s in result.skipped],
     }
+    if "ood" in result.summary:  # --ood: OOD detection per cell
+        doc["ood"] = result.summary["ood"]
     if gates:
         doc["gates"] = {"checked": gates, "failed": failed or [], "passed": not failed}
     return doc

@@ -25,8 +25,22 @@ def fmt(mv: MetricValue | dict[str, Any] | None, digits: int = 3) -> str:
     return f"{d['value']:.{digits}f} ({d['ci_low']:.{digits}f}–{d['ci_high']:.{digits}f})"
 
 
-SUMMARY_METRICS = ("accuracy", "accuracy_drop", "balanced_accuracy", "lfp", "cosine", "ece", "i2t_r1")
-HEADERS = {"balanced_accuracy": "bal. acc", "accuracy_drop": "acc. drop", "accuracy": "accuracy"}
+SUMMARY_METRICS = (
+    "accuracy",
+    "accuracy_drop",
+    "balanced_accuracy",
+    "lfp",
+    "probe_accuracy",  # image-only models: linear probe on clean support images (evaluation/probe.py)
+    "cosine",
+    "ece",
+    "i2t_r1",
+)
+HEADERS = {
+    "balanced_accuracy": "bal. acc",
+    "accuracy_drop": "acc. drop",
+    "accuracy": "accuracy",
+    "probe_accuracy": "probe acc",
+}
 NAME_WIDTH = 22  # longer corruption names fold onto a second line (never cut)
 
 

@@ -144,11 +144,13 @@ def motion_kernel(length: int, decay: float, angle_deg: float) -> tuple[np.ndarr
     dy = -np.ceil(i * sin - 0.5).astype(int)
     dx = -np.ceil(i * cos - 0.5).astype(int)
     c = length
-    k = np.zeros((2 * length + 1, 2 * length + 1), np.float64)
-    np.add.at(k, (c - dy, c - dx), weights)  # out(y, x) = sum_i w_i * in(y - dy_i, x - dx_i)
-    ys, xs = np.nonzero(k)
-    y0, x0 = int(ys.min()), int(xs.min())
-    crop = k[y0 : int(ys.max()) + 1, x0 : int(xs.max()) + 1]
+    ys, xs = c - dy, c - dx  # out(y, x) = sum_i w_i * in(y - dy_i, x - dx_i)
+    live = weights > 0  # far taps of a short decay underflow to 0: the crop ends at the last live one
+    y0, x0 = int(ys[live].min()), int(xs[live].min())
+    kh, kw = int(ys[live].max()) - y0 + 1, int(xs[live].max()) - x0 + 1
+    ys, xs, weights = ys[live], xs[live], weights[live]
+    # repeated taps summed in order, as np.add.at would (bincount is ~10x faster on small arrays)
+    crop = np.bincount((ys - y0) * kw + (xs - x0), weights, minlength=kh * kw).reshape(kh, kw)
     return crop.astype(np.float32), (c - x0, c - y0)
 
 
@@ -181,22 +183,26 @@ def fft_filter(
         out = cv2.filter2D(image.astype(np.float32), -1, kernel, anchor=(ax, ay), borderType=border)
         return out if image.dtype != np.uint8 else cv2.convertScaleAbs(out)
     h, w = image.shape[:2]
-    padded = cv2.copyMakeBorder(image, ay, kh - 1 - ay, ax, kw - 1 - ax, border)
-    ph, pw = padded.shape[:2]
+    ph, pw = h + kh - 1, w + kw - 1
     fh, fw = cv2.getOptimalDFTSize(ph), cv2.getOptimalDFTSize(pw)
     kernel = np.ascontiguousarray(kernel, dtype=np.float32)
     if cache:
         spectrum = _kernel_spectrum(kernel.tobytes(), kernel.shape, fh, fw)
     else:
         spectrum = cv2.dft(_zero_pad(kernel, fh, fw))
-    canvas = np.zeros((fh, fw, *padded.shape[2:]), np.float32)
-    canvas[:ph, :pw] = padded  # zero-padded to the DFT size and converted in one pass
-    planes = cv2.split(canvas) if canvas.ndim == 3 else [canvas]
+    # Each plane is border-padded straight to the DFT size: rows and columns past the valid
+    # padding only meet kernel taps at outputs >= (h, w) (circular wrap), which are cut off, so
+    # they may hold more border instead of zeros (one pass per plane, no zeroed canvas and split).
+    planes = cv2.split(image) if image.ndim == 3 else [image]
     flags = cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE
-    # valid correlation: out[y, x] = sum k[i, j] * padded[y + i, x + j]
-    outs = [cv2.idft(cv2.mulSpectrums(cv2.dft(p), spectrum, 0, conjB=True), flags=flags) for p in planes]
-    out = (cv2.merge(outs) if image.ndim == 3 else outs[0])[:h, :w]
-    return cv2.convertScaleAbs(out) if image.dtype == np.uint8 else np.ascontiguousarray(out)
+    outs = []
+    for p in planes:
+        padded = cv2.copyMakeBorder(p, ay, fh - h - ay, ax, fw - w - ax, border)
+        spec = cv2.mulSpectrums(cv2.dft(padded.astype(np.float32)), spectrum, 0, conjB=True)
+        # valid correlation: out[y, x] = sum k[i, j] * padded[y + i, x + j]
+        out = cv2.idft(spec, flags=flags)[:h, :w]
+        outs.append(cv2.convertScaleAbs(out) if image.dtype == np.uint8 else out)
+    return cv2.merge(outs) if image.ndim == 3 else np.ascontiguousarray(outs[0])
 
 
 @lru_cache(maxsize=8)

@@ -14,11 +14,12 @@ import numpy as np
 
 from robustlens.evaluation import metrics as M
 from robustlens.evaluation.store import CLEAN, RunStore
+from robustlens.evaluation.subsets import SubsetResamples
 from robustlens.evaluation.summary import interval, paired
 from robustlens.schemas import CorruptionPlan
 
 Replicates = dict[tuple[str, str, float], dict[str, tuple[float, np.ndarray]]]
-PAIRED_METRICS = ("accuracy", "balanced_accuracy", "lfp", "cosine")
+PAIRED_METRICS = ("accuracy", "balanced_accuracy", "lfp", "cosine", "probe_accuracy")
 
 
 def _mv(point: float, reps: np.ndarray) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def model_level(
             entry["mean_corrupted"][metric] = _mv(float(points.mean()), stack.mean(axis=0))
         if reference and "accuracy" in reps[(model_id, CLEAN, 0.0)]:
             entry.update(_corruption_errors(model_id, reference, corruptions, severities, reps))
-        radius = _divergence(store, model_id, corruptions, severities, idx)
+        radius = _divergence(store, model_id, corruptions, severities, idx, plan.seed)
         entry["divergence_radius"] = {c: _mv(*v) for c, v in radius.items()}
         entry["label_free_tracking"] = _tracking(model_id, corruptions, severities, reps, radius)
         out["models"][model_id] = entry
@@ -91,7 +92,7 @@ def _corruption_errors(
 
 
 def _divergence(
-    store: RunStore, model: str, corruptions: list[str], severities: list[float], idx: np.ndarray
+    store: RunStore, model: str, corruptions: list[str], severities: list[float], idx: np.ndarray, seed: int
 ) -> dict[str, tuple[float, np.ndarray]]:
     """Per corruption: mean over images of the Divergence Radius of {clean, every severity}, with its
     bootstrap replicates (the run's shared image resamples)."""
@@ -100,10 +101,31 @@ def _divergence(
     clean = store.read_embeddings(model, CLEAN, 0.0)
     out = {}
     for c in corruptions:
-        stack = np.stack([clean, *[store.read_embeddings(model, c, s) for s in severities]], axis=1)
-        radii = M.divergence_radius(stack)
-        out[c] = (float(radii.mean()), radii[idx].mean(axis=1))
+        embs = [store.read_embeddings(model, c, s) for s in severities]
+        rows = idx
+        if any(len(e) != len(clean) for e in embs):  # adaptive sampling: the images every severity used
+            common, embs = _common_images(store, model, c, severities, embs)
+            clean_c, rows = clean[common], SubsetResamples(seed, idx).local(common)
+        else:
+            clean_c = clean
+        radii = M.divergence_radius(np.stack([clean_c, *embs], axis=1))
+        out[c] = (float(radii.mean()), radii[rows].mean(axis=1))
     return out
+
+
+def _common_images(
+    store: RunStore, model: str, corruption: str, severities: list[float], embs: list[np.ndarray]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sorted positions of the images every severity of ``corruption`` used, and each severity's
+    embeddings of exactly those images (a subset cell stores its images in position order)."""
+    pos_of = {r["id"]: k for k, r in enumerate((store.read_images() or {"images": []})["images"])}
+    used = [[pos_of[r["id"]] for r in store.read_records(model, corruption, s)] for s in severities]
+    common = np.array(sorted(set.intersection(*(set(u) for u in used))), dtype=np.int64)
+    picked = []
+    for positions, emb in zip(used, embs, strict=True):
+        row = {p: k for k, p in enumerate(positions)}
+        picked.append(emb[[row[p] for p in common]])
+    return common, picked
 
 
 # Fewer points than this and a correlation is not ranked (the demo's Divergence Radius r = 0.79 on 6
@@ -226,6 +248,9 @@ def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _paired(
     models: list[str], corruptions: list[str], severities: list[float], reps: Replicates
 ) -> list[dict[str, Any]]:
+    """Model a minus model b per cell and metric, replicate by replicate (the same resampled images).
+    With adaptive sampling two models' cells may hold different prefixes of the same image order;
+    their replicates then share only the draws of the smaller prefix, so the pairing is partial."""
     rows = []
     grid = [(CLEAN, 0.0)] + [(c, s) for c in corruptions for s in severities]
     for a, b in combinations(models, 2):

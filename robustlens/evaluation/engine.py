@@ -21,9 +21,12 @@ import torch
 from robustlens.corruptions.compiler import compile_plan
 from robustlens.data.sources import ImageSet
 from robustlens.errors import UserInputError
+from robustlens.evaluation import device_path
+from robustlens.evaluation.adaptive import run_adaptive
 from robustlens.evaluation.cache import EmbeddingCache
 from robustlens.evaluation.engine_options import EngineOptions, ProgressSink, _Silent, f16, versions
 from robustlens.evaluation.loader import CellImages, CellJob, InputsWriter, default_workers, make_loader
+from robustlens.evaluation.probe import mark_image_only
 from robustlens.evaluation.rebuild import load_result
 from robustlens.evaluation.store import CLEAN, RunStore
 from robustlens.evaluation.zeroshot import cell_records, class_embeddings, prompts
@@ -64,6 +67,7 @@ def evaluate(
             fix="Check the files' permissions and that --data points at the images.",
             field="data",
         )
+    device_path.check_kernels(plan, options.corrupt_on)  # before the run folder exists: nothing to undo
     store = RunStore(out)
     identity = {
         "specs": {
@@ -80,6 +84,8 @@ def evaluate(
         "templates": list(options.templates),
         "seed": plan.seed,
         "corrupt_at": options.corrupt_at,
+        "target_ci_width": options.target_ci_width,  # adaptive cells hold fewer images
+        "corrupt_on": device_path.run_site(options),  # None (cpu): folders made before the device path resume
     }
     manifest = {
         "plan": plan.model_dump(mode="json"),
@@ -113,6 +119,10 @@ def evaluate(
         return result
     finally:
         store.close()
+        if options.executor == "ray":  # give the encoder actors (and their GPUs) back to the cluster
+            from robustlens.evaluation.ray_cluster import release
+
+            release()
 
 
 class _Runner:
@@ -166,7 +176,9 @@ class _Runner:
             for c, s in self.cells
             if not self.store.is_done(model_id, c, s)
         ]
-        if jobs:
+        if jobs and self.options.target_ci_width is not None and captions is None:  # ranks: all images
+            run_adaptive(self, model, jobs, items, text, clean_emb, clean_pred, batch, workers)
+        elif jobs:
             dataset = self._dataset(model, jobs, items, self._ensure_inputs(model, items, batch, workers))
             for job, emb, _, seconds in self._encode(model, dataset, batch, workers):
                 corruption, severity = job.key
@@ -198,8 +210,9 @@ class _Runner:
         )
 
     def _inputs_path(self, model: VisionLanguageModel) -> Path | None:
-        """Where model-resolution copies live when corrupting at model resolution (None otherwise)."""
-        if self.options.corrupt_at != "model":
+        """Where model-resolution copies live when corrupting at model resolution, which the device
+        path (``corrupt_on``) implies (None otherwise)."""
+        if not device_path.device_mode(self, model) and self.options.corrupt_at != "model":
             return None
         if not getattr(model.image_transform, "splittable", False):
             raise UserInputError(
@@ -241,10 +254,8 @@ class _Runner:
 
             yield from encode_on_ray(self, model, dataset, batch)
             return
-        from robustlens.evaluation.device_path import encode_on_device, use_device_path
-
-        if use_device_path(self, model, dataset):
-            yield from encode_on_device(self, model, dataset, batch)
+        if device_path.use_device_path(self, model, dataset):
+            yield from device_path.encode_on_device(self, model, dataset, batch, workers)
             return
         yield from self._encode_local(model, dataset, batch, workers)
 
@@ -277,8 +288,8 @@ class _Runner:
 
     def _text(self, model: VisionLanguageModel) -> np.ndarray | None:
         names = self.images.class_names
-        if not names:
-            return None
+        if not names or model.image_only:  # no text tower: label-free records + probes (see probe.py)
+            return mark_image_only(self.store, model)
         texts = prompts(names, self.options.templates)
         emb = class_embeddings(model.encode_texts(texts), len(names))
         emb = f16(emb)
@@ -286,7 +297,7 @@ class _Runner:
         return emb
 
     def _captions(self, model: VisionLanguageModel, items: list[Any]) -> np.ndarray | None:
-        if not items or not all(i.caption for i in items):
+        if not items or model.image_only or not all(i.caption for i in items):
             return None
         return f16(model.encode_texts([i.caption for i in items]))
 

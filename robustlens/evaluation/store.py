@@ -7,6 +7,7 @@ Layout::
     RUN/cells/<model>/<corruption>/s<severity>.jsonl   one record per image (written last = cell done)
     RUN/cells/<model>/<corruption>/s<severity>.npy     float16 image embeddings, same order
     RUN/text/<model>.npy              class text embeddings
+    RUN/ood/<model>.npy (+ .json)     clean embeddings of the --ood image set (ids, fingerprint)
     RUN/result.json                   AuditResult (summary with intervals); rebuilt from the cells
     RUN/timings.jsonl                 wall-clock per cell (kept apart so result files are reproducible)
     RUN/.robustlens-run.json          marker: this folder is a robustlens run (run id, version)
@@ -55,6 +56,7 @@ RUN_OUTPUTS = (
     "timings.jsonl",
     "report",
     "investigation.json",
+    "ood",
 )
 # Written by the agent (chat/run) before the evaluation creates the manifest.
 AGENT_FILES = ("agent.sqlite", "agent.sqlite-journal", "agent.sqlite-wal", "agent.sqlite-shm", "previews")
@@ -273,6 +275,21 @@ class RunStore:
 
     def write_text_embeddings(self, model_id: str, emb: np.ndarray) -> None:
         atomic_write_bytes(self.text_path(model_id), _npy_bytes(emb.astype(np.float32)))
+
+    def write_ood_embeddings(self, model_id: str, emb: np.ndarray, meta: dict[str, Any]) -> None:
+        """A model's embeddings of the OOD set (``evaluation.ood``); the .json (ids, fingerprint) last."""
+        path = self.root / "ood" / f"{model_slug(model_id)}.npy"
+        atomic_write_bytes(path, _npy_bytes(emb.astype(np.float16)))
+        write_json(path.with_suffix(".json"), meta)
+
+    def read_ood_embeddings(self, model_id: str) -> tuple[np.ndarray, dict[str, Any]] | None:
+        """(embeddings, meta) stored for a model, or None when there are none (or they are damaged)."""
+        path = self.root / "ood" / f"{model_slug(model_id)}.npy"
+        try:
+            meta, emb = json.loads(path.with_suffix(".json").read_text(encoding="utf-8")), np.load(path)
+        except (OSError, ValueError):
+            return None
+        return (emb.astype(np.float32), meta) if len(emb) == len(meta.get("ids", ())) else None
 
     def log_timing(self, entry: dict[str, Any]) -> None:
         with open(self.root / "timings.jsonl", "a", encoding="utf-8") as fh:

@@ -4,7 +4,9 @@ Uncertainty: percentile bootstrap over images (Efron & Tibshirani 1993). One see
 resampled image indices is drawn per run and shared by every metric, cell and model: all cells hold
 the same images in the same order, so a difference between two models (or between a cell and the
 clean baseline) computed replicate by replicate is a *paired* bootstrap, and aggregates such as mCE
-get intervals that respect the correlation between cells.
+get intervals that respect the correlation between cells. A cell that used only some images
+(adaptive sampling, ``--target-ci-width``) is resampled from the same draws restricted to its images
+(``subsets``) and compared with the clean cell on those same images (its accuracy drop is paired).
 
 Everything here is recomputed from the files in the run directory, so a resumed run and an
 uninterrupted one produce the same summary.
@@ -13,15 +15,15 @@ uninterrupted one produce the same summary.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from robustlens.corruptions.seeding import derive_seed
 from robustlens.evaluation import metrics as M
 from robustlens.evaluation.stats import percentile_interval
 from robustlens.evaluation.store import CLEAN, RunStore
+from robustlens.evaluation.subsets import SubsetResamples, shared_resamples
 from robustlens.schemas import AuditResult, CellResult, CorruptionPlan, DomainBrief, MetricValue, SkippedFile
 
 ALPHA = 0.05
@@ -44,6 +46,7 @@ class Arrays:
     i2t: np.ndarray | None
     t2i: np.ndarray | None
     n_classes: int
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # derived columns (probe.py)
 
     @classmethod
     def from_records(
@@ -69,9 +72,13 @@ class Arrays:
             n_classes=n_classes,
         )
 
+    def get(self, name: str) -> np.ndarray | None:
+        """A record column, or a derived one (``extra``), or None."""
+        return self.extra[name] if name in self.extra else getattr(self, name, None)
+
     def need(self, name: str) -> np.ndarray:
         """A column a metric declared in ``needs`` (present whenever the metric is computed)."""
-        value = getattr(self, name)
+        value = self.get(name)
         if value is None:
             raise ValueError(f"the cell has no {name!r} column")
         arr: np.ndarray = value
@@ -246,27 +253,40 @@ def summarize(
     class_names = identity.get("class_names")
     n_classes = len(class_names or [])
     n = len(images["images"])
-    rng = np.random.default_rng(derive_seed(plan.seed, "bootstrap"))
-    idx = rng.integers(0, max(n, 1), size=(n_boot, max(n, 1)), dtype=np.int64) if n else np.zeros((0, 0), int)
+    idx = shared_resamples(plan.seed, n, n_boot)
+    subsets = SubsetResamples(plan.seed, idx)  # cells that used some images (adaptive sampling)
+    pos_of = {r["id"]: k for k, r in enumerate(images["images"])}
     cells: list[CellResult] = []
     replicates: dict[tuple[str, str, float], dict[str, tuple[float, np.ndarray]]] = {}
     all_models = list(dict.fromkeys([*models, *([reference] if reference else [])]))
     grid = [(CLEAN, 0.0)] + [(s.name, float(v)) for s in plan.specs for v in plan.severities]
+    probes: dict[str, Any] = {}
     for model_id in all_models:
         clean_records = store.read_records(model_id, CLEAN, 0.0)
+        probes[model_id] = _probe.model_probes(store, model_id, clean_records, plan.seed)
         for corruption, severity in grid:
             records = (
                 clean_records if corruption == CLEAN else store.read_records(model_id, corruption, severity)
             )
-            arrays = Arrays.from_records(records, clean_records, n_classes)
+            rows, base = idx, clean_records
+            if len(records) != len(clean_records):  # a subset: paired with clean on the same images
+                records = sorted(records, key=lambda r: pos_of[r["id"]])
+                positions = np.array([pos_of[r["id"]] for r in records], dtype=np.int64)
+                rows, base = subsets.local(positions), [clean_records[p] for p in positions]
+            arrays = Arrays.from_records(records, base, n_classes)
+            arrays.extra = _probe.cell_columns(
+                probes[model_id], store, model_id, corruption, severity, [pos_of[r["id"]] for r in records]
+            )
             values: dict[str, tuple[float, np.ndarray]] = {}
             for name, (needs, clean_too, fn) in CELL_METRICS.items():
-                if (corruption == CLEAN and not clean_too) or any(getattr(arrays, f) is None for f in needs):
+                if (corruption == CLEAN and not clean_too) or any(arrays.get(f) is None for f in needs):
                     continue
                 if n:
-                    values[name] = fn(arrays, idx)
+                    values[name] = fn(arrays, rows)
             if corruption != CLEAN and "accuracy" in values:
                 clean_acc = replicates[(model_id, CLEAN, 0.0)]["accuracy"]
+                if base is not clean_records:
+                    clean_acc = _accuracy(Arrays.from_records(base, base, n_classes), rows)
                 values["accuracy_drop"] = (
                     clean_acc[0] - values["accuracy"][0],
                     clean_acc[1] - values["accuracy"][1],
@@ -285,6 +305,11 @@ def summarize(
                 )
             )
     summary = model_level(store, plan, all_models, reference, replicates, idx)
+    for model_id, fitted in probes.items():  # the probe protocol of each model (split, k, C), tracking
+        if fitted is not None and model_id in summary["models"]:
+            summary["models"][model_id]["probe"] = _probe.probe_summary(
+                fitted, store, plan, model_id, replicates, idx
+            )
     return AuditResult(
         run_id=store.root.name,
         brief=brief,
@@ -301,3 +326,7 @@ def summarize(
         versions=manifest.get("versions", {}),
         command=manifest.get("command", ""),
     )
+
+
+# The kNN / linear-probe cell metrics register themselves (they need Arrays and cell_metric above).
+from robustlens.evaluation import probe as _probe  # noqa: E402

@@ -12,90 +12,23 @@ corrections) overrides everything; when the brief is silent, a field stays empty
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-from typing import Any, get_args
-
-import yaml
-from pydantic import ValidationError
+from typing import Any
 
 from robustlens.errors import UserInputError, did_you_mean
-from robustlens.expert.facts import FACT_FIELDS, ChainFacts, ConditionMatch, Evidence
+from robustlens.expert.cues import CHAIN_PATH, _allowed, _clean, _fields, brief_clauses, load_cues
+from robustlens.expert.facts import ChainFacts, ConditionMatch, Evidence
 from robustlens.expert.phrases import PhraseMatch, content_stems, match_phrases, split_phrases
 from robustlens.schemas import DomainBrief
 
-CHAIN_PATH = Path(__file__).with_name("chain.yaml")
+__all__ = ["CHAIN_PATH", "brief_clauses", "condition_clauses", "infer_chain", "load_cues", "match_conditions"]
+
 FACT_THRESHOLD = 0.72  # semantic similarity a clause needs to set a chain fact (facts are strict)
-CONDITION_THRESHOLD = 0.5  # a named condition is always considered, so its bar is lower
+CONDITION_THRESHOLD = 0.55  # a named condition is always considered, so its bar is lower
 FACT_TOP_K = 12
 CONDITION_TOP_K = 2
 SECOND_MARGIN = 0.03  # a second semantic condition must score this close to the first
 LEXICAL_ONLY = 1.01  # a threshold no cosine reaches: lexical matching only
 LIST_FIELDS = ("scene", "moving", "light", "sensor", "processing")
-
-
-@functools.cache
-def load_cues(path: str | None = None) -> dict[str, Any]:
-    """The validated cue phrases (``chain.yaml``); a malformed file raises UserInputError naming the field."""
-    file = Path(path) if path else CHAIN_PATH
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise _bad(file, f"not valid YAML: {exc}", "chain") from None
-    facts = data.get("facts")
-    if not isinstance(facts, dict):
-        raise _bad(file, "'facts' must map ChainFacts fields to values and phrases", "facts")
-    for name, values in facts.items():
-        allowed = _allowed(name)
-        if allowed is None:
-            raise _bad(file, f"unknown fact field {name!r}. {did_you_mean(name, _fields())}", f"facts.{name}")
-        for value, phrases in (values or {}).items():
-            if str(value) not in allowed:
-                raise _bad(file, f"{name}: unknown value {value!r}", f"facts.{name}.{value}")
-            if not phrases or not all(isinstance(p, str) for p in phrases):
-                raise _bad(file, f"{name}.{value}: give a list of example phrases", f"facts.{name}.{value}")
-    for key, implied in (data.get("implies") or {}).items():
-        name, _, value = str(key).partition("=")
-        if value not in (_allowed(name) or ()):
-            raise _bad(file, f"implies: unknown fact {key!r}", f"implies.{key}")
-        try:
-            ChainFacts.model_validate(implied)
-        except ValidationError as exc:
-            raise _bad(file, f"implies.{key}: {exc.errors()[0]['msg']}", f"implies.{key}") from None
-    for sensor, modality in (data.get("modality") or {}).items():
-        if sensor not in (_allowed("sensor") or ()) or modality not in (_allowed("modality") or ()):
-            raise _bad(file, f"modality: unknown {sensor!r} -> {modality!r}", f"modality.{sensor}")
-    return data
-
-
-def _fields() -> tuple[str, ...]:
-    return (*FACT_FIELDS, "sky_in_view")
-
-
-def _allowed(name: str) -> tuple[str, ...] | None:
-    """The values a ChainFacts field accepts, as strings (None: not a fact field)."""
-    if name == "sky_in_view":
-        return ("true", "false")
-    if name not in FACT_FIELDS:
-        return None
-    annotation = ChainFacts.model_fields[name].annotation
-    inner = get_args(annotation)[0]  # list[Literal[...]] or Literal[...] | None
-    return tuple(str(v) for v in get_args(inner))
-
-
-def _bad(file: Path, what: str, field: str) -> UserInputError:
-    return UserInputError(
-        f"Invalid imaging-chain cue file {file}: {what}",
-        why="chain facts must use the ChainFacts vocabulary (robustlens/expert/facts.py).",
-        fix="Correct the entry named above.",
-        field=field,
-    )
-
-
-def brief_clauses(brief: DomainBrief) -> list[str]:
-    """All clauses of the brief's free text, unique, in reading order."""
-    texts = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
-    return list(dict.fromkeys(c for t in texts for c in split_phrases(t)))
 
 
 def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None = None) -> ChainFacts:
@@ -110,10 +43,19 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
         for name, values in cues["facts"].items()
         for value, phrases in values.items()
     }
+    setup_labels = {
+        f"{name}={value}": phrases
+        for name, values in (cues.get("setup_facts") or {}).items()
+        for value, phrases in values.items()
+    }
     found: dict[str, list[str]] = {}
     methods: dict[str, str] = {}
     denied: dict[str, int] = {}
-    for m in match_phrases(brief_clauses(brief), labels, threshold=FACT_THRESHOLD, top_k=FACT_TOP_K):
+    clauses = brief_clauses(brief)
+    matches = match_phrases(clauses, labels, threshold=FACT_THRESHOLD, top_k=FACT_TOP_K)
+    setup = _clean(split_phrases(brief.imaging_setup))
+    matches += match_phrases(setup, setup_labels, threshold=LEXICAL_ONLY, top_k=FACT_TOP_K)
+    for m in matches:
         if m.negated:
             denied[m.label] = denied.get(m.label, 0) + 1
             continue
@@ -141,6 +83,8 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
             e for e in evidence if not e.fact.startswith("sky_in_view=") or _sky(e) == values["sky_in_view"]
         ]
     _apply_implications(values, evidence, cues, ruled_out)
+    _apply_recapture(values, evidence, clauses, cues)
+    _apply_modality_words(values, evidence, clauses, cues)
     _apply_user(values, evidence, brief.chain)
     named, negated = match_conditions(brief, conditions)
     return ChainFacts(
@@ -167,8 +111,13 @@ def _apply_implications(
         if not _holds(values, name, value):
             continue
         for field, want in implied.items():
-            if field in said and field in ("scene", "modality", "sky_in_view"):
-                continue  # where the scene is, or the modality, is what the brief says when it says one
+            # where the scene is, or the modality, is what the brief says when it says one -- but a
+            # scanner's page or a microscope's slide lies indoors: "indoor" is no contradiction
+            indoor_only = field == "scene" and set(values["scene"]) <= {"indoor"}
+            if field in said and field in ("scene", "modality", "sky_in_view") and not indoor_only:
+                continue
+            if field == "light" and "sun" in want and _indoors(values):
+                continue  # a drone flying inside a warehouse sees no sun
             items = want if isinstance(want, list) else [want]
             for item in items:
                 label = f"{field}={str(item).lower()}"
@@ -202,11 +151,53 @@ def _apply_implications(
                     )
                 )
                 break
-    if values["sky_in_view"] is None and values["scene"] and not {"outdoor", "aerial"} & set(values["scene"]):
+    if (
+        values["sky_in_view"] is None
+        and values["scene"]
+        and (_indoors(values) or not {"outdoor", "aerial"} & set(values["scene"]))
+    ):
         values["sky_in_view"] = False
         evidence.append(
             Evidence(fact="sky_in_view=false", phrases=_phrases_for(evidence, "scene="), method="default")
         )
+
+
+def _apply_recapture(
+    values: dict[str, Any], evidence: list[Evidence], clauses: list[str], cues: dict[str, Any]
+) -> None:
+    """A camera beside a non-camera modality (a phone and an X-ray) that photographs its output (a film
+    on a lightbox, a monitor): a phone cannot be an X-ray detector, so the pixels are a photograph."""
+    cameras = {"phone", "consumer_camera"} & set(values["sensor"])
+    if not cameras or values["modality"] not in ("transmission", "tomographic", "acoustic"):
+        return
+    hits = match_phrases(clauses, {"recapture": cues.get("recapture") or []}, threshold=LEXICAL_ONLY)
+    if not hits:
+        return
+    values["modality"] = "photograph"
+    evidence[:] = [e for e in evidence if not e.fact.startswith("modality=")]
+    phrases = list(dict.fromkeys(m.phrase for m in hits))[:3]
+    evidence.append(Evidence(fact="modality=photograph", phrases=phrases, method="lexical"))
+
+
+def _apply_modality_words(
+    values: dict[str, Any], evidence: list[Evidence], clauses: list[str], cues: dict[str, Any]
+) -> None:
+    """No sensor named: "scanned invoices" are scans of a page, "trail cameras" or "photos" photographs."""
+    if values["modality"] is not None or values["sensor"]:
+        return
+    kinds = [("scan", "scan_words")] if "page" in values["scene"] else []
+    for modality, key in [*kinds, ("photograph", "camera_words")]:
+        hits = match_phrases(clauses, {modality: cues.get(key) or []}, threshold=LEXICAL_ONLY)
+        if hits:
+            values["modality"] = modality
+            phrases = list(dict.fromkeys(m.phrase for m in hits))[:3]
+            evidence.append(Evidence(fact=f"modality={modality}", phrases=phrases, method="default"))
+            return
+
+
+def _indoors(values: dict[str, Any]) -> bool:
+    """The brief places the camera indoors and never outdoors (an aerial platform may fly inside)."""
+    return "indoor" in values["scene"] and "outdoor" not in values["scene"]
 
 
 def _holds(values: dict[str, Any], name: str, value: str) -> bool:
@@ -265,6 +256,11 @@ def _user_value(name: str, given: Any, allowed: str) -> UserInputError:
     )
 
 
+def condition_clauses(brief: DomainBrief) -> list[str]:
+    """The clauses of the brief's deployment conditions as the condition matcher sees them."""
+    return _clean(c for text in brief.deployment_conditions for c in split_phrases(text))
+
+
 def match_conditions(
     brief: DomainBrief, conditions: dict[str, list[str]] | None = None
 ) -> tuple[list[ConditionMatch], list[str]]:
@@ -278,8 +274,8 @@ def match_conditions(
     """
     vocab = conditions if conditions is not None else _kb_conditions()
     labels = {c: [*([c.replace("_", " ")] if "_" in c else []), *phrases] for c, phrases in vocab.items()}
-    clauses = [c for text in brief.deployment_conditions for c in split_phrases(text)]
-    setup = [c for c in split_phrases(brief.imaging_setup) if c not in clauses]
+    clauses = condition_clauses(brief)
+    setup = [c for c in _clean(split_phrases(brief.imaging_setup)) if c not in clauses]
     matches = match_phrases(clauses, labels, threshold=CONDITION_THRESHOLD, top_k=CONDITION_TOP_K)
     matches += match_phrases(setup, labels, threshold=LEXICAL_ONLY, top_k=CONDITION_TOP_K)
     by_clause: dict[str, list[PhraseMatch]] = {}

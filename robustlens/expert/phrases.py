@@ -33,6 +33,9 @@ from robustlens.expert import sentences
 SCORE_DIGITS = 4  # scores are rounded so batching order cannot change a result
 MAX_GAP = 2  # content words allowed between two words of an example phrase
 OVERLAP_MARGIN = 0.15  # extra similarity a semantic match needs when it shares only some example words
+ONE_WORD_MARGIN = (
+    0.35  # extra similarity a one-word clause needs: "paper", "small", "houses" mean little alone
+)
 LabelKey = tuple[tuple[str, tuple[str, ...]], ...]
 
 
@@ -88,6 +91,9 @@ _IRREGULAR = {
     "blurry": "blur",
     "blurred": "blur",
     "blurring": "blur",
+    "slid": "slid-verb",  # past tense of to slide: plates slid in are no microscope slides
+    "carried": "carry",
+    "carries": "carry",
 }
 
 
@@ -121,7 +127,7 @@ def stem(word: str) -> str:
         word = word[:-2]
     elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         word = word[:-1]
-    if len(word) > 4 and word.endswith("y") and word[-2] not in "aeiou":
+    if len(word) > 4 and word.endswith("y") and word[-2] not in "aeiou" and not word.endswith("rry"):
         word = word[:-1]  # rainy -> rain, foggy -> fogg -> fog (below)
         if word[-1] == word[-2] and word[-1] not in "lsz":
             word = word[:-1]
@@ -160,12 +166,27 @@ def _words(text: str) -> list[str]:
     return [w for raw in _TOKEN.findall(text.lower().replace("\u2019", "'")) for w in raw.split("-") if w]
 
 
-def _negation_at(words: list[str]) -> int | None:
-    """Index of the first negation cue among the clause's words, or None."""
+def _negation_at(words: list[str], compound: frozenset[int] = frozenset()) -> int | None:
+    """Index of the first negation cue among the clause's words, or None; a word inside a hyphenated
+    compound ("no-glow flash", "non-stop") is part of a name, not a negation."""
     for i, word in enumerate(words):
+        if i in compound:
+            continue
         if word in NEGATIONS or (word, *words[i + 1 : i + 2]) in NEGATION_PAIRS:
             return i
     return None
+
+
+def _compound_positions(text: str) -> frozenset[int]:
+    """Positions (in ``_words(text)``) of the words that belong to a hyphenated compound."""
+    out: set[int] = set()
+    pos = 0
+    for raw in _TOKEN.findall(text.lower().replace("\u2019", "'")):
+        parts = [p for p in raw.split("-") if p]
+        if len(parts) > 1:
+            out.update(range(pos, pos + len(parts)))
+        pos += len(parts)
+    return frozenset(out)
 
 
 def _worded(text: str) -> bool:
@@ -177,7 +198,7 @@ def _leading_negation(text: str) -> bool:
     """A negation cue before the clause's first content word ("no rain", "without flash"): the whole
     clause is denied. A later cue ("focus not quite right") negates something else, not the clause."""
     words = _words(text)
-    at = _negation_at(words)
+    at = _negation_at(words, _compound_positions(text))
     if at is None:
         return False
     first = next((i for i, w in enumerate(words) if w not in STOPWORDS and w not in NEGATIONS), len(words))
@@ -186,7 +207,7 @@ def _leading_negation(text: str) -> bool:
 
 def _strip_negation(text: str) -> str:
     words = _words(text)
-    at = _negation_at(words)
+    at = _negation_at(words, _compound_positions(text))
     if at is None:
         return text
     skip = 2 if tuple(words[at : at + 2]) in NEGATION_PAIRS else 1
@@ -267,6 +288,8 @@ def _margin(clause: str, example: str) -> float:
     """
     a, b = _stems(clause), _stems(example)
     shared = a & b
+    if len(a) == 1 and not shared:
+        return ONE_WORD_MARGIN
     if not shared:
         return 0.0
     compounds = [_stems(raw) for raw in _TOKEN.findall(clause.lower()) if "-" in raw]
@@ -291,7 +314,7 @@ def match_phrases(
     raw = dict(key)
     for clause in clauses:
         words = _words(clause)
-        neg_at = _negation_at(words)
+        neg_at = _negation_at(words, _compound_positions(clause))
         tokens = _tokens(clause)
         ranked: list[tuple[int, int, int, PhraseMatch]] = []
         for order, (label, examples) in enumerate(lexicon):

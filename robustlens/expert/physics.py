@@ -39,6 +39,9 @@ class Producer(Model):
     needs: list[str] = Field(min_length=1, description="any-of conjunctions of chain-fact atoms")
     excluded_by: list[str] = Field(default_factory=list)
     serves: list[str] = Field(default_factory=list, description="deployment conditions it models")
+    signature: list[str] = Field(
+        default_factory=list, description="any-of conjunctions under which the chain is known by it"
+    )
     why: str = Field(min_length=5)
     cap: float = Field(5.0, ge=1.0, le=5.0)
     caps: list[CapRule] = Field(default_factory=list)
@@ -114,7 +117,7 @@ def load_physics(path: str | None = None) -> Physics:
             raise _bad(
                 file, f"unknown primitive {name!r}. {did_you_mean(name, REGISTRY)}", f"primitives.{name}"
             )
-        for key in ("needs", "excluded_by", "caps"):
+        for key in ("needs", "excluded_by", "caps", "signature"):
             for conj in getattr(p, key):
                 conj = conj.when if isinstance(conj, CapRule) else conj
                 for atom in conj.split("&"):

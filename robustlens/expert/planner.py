@@ -4,22 +4,26 @@
 link of the chain can produce and no physical fact rules out (``physics.yaml``), and ranks them with
 the best-matching knowledge-base domain as a prior (its priority, severity caps and objections apply
 only when the domain clearly matches). ``plan_from_brief`` then covers the chain within the budget:
-one spec per condition the user named (never dropped for being outside a domain), then one per chain
-link (sensor noise, optics, motion when something moves, light, processing), then the priors -- so a
-budget never silently loses noise or compression. Same brief in, same plan out (no randomness).
+the chain's signature primitives (``physics.yaml`` ``signature``: what a fundus camera or a fax is known
+by), one spec per condition the user named (never dropped for being outside a domain; from 4 specs on
+one slot stays reserved for sensor noise), then one per chain link in a fixed order, then the priors.
+Rationales quote the brief's own chain facts and named conditions, never a domain's canned text.
+Same brief in, same plan out (no randomness).
 """
 
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from robustlens.corruptions import REGISTRY, compile_plan
 from robustlens.corruptions.base import LADDER_STEPS, PrimitiveInfo, interpolate
-from robustlens.expert.chain import infer_chain
+from robustlens.expert.chain import condition_clauses, infer_chain
 from robustlens.expert.facts import ChainFacts
 from robustlens.expert.knowledge import GENERIC, Domain, Suitable, brief_text, domain_for, load_knowledge
-from robustlens.expert.phrases import split_phrases
 from robustlens.expert.physics import Producer, excluding, holds, load_physics, producing
 from robustlens.schemas import CorruptionPlan, CorruptionSpec, DomainBrief, PrimitiveCall
 
@@ -36,6 +40,9 @@ LINK_ORDER = (
     "weather",
     "geometry",
 )
+MILD = re.compile(r"\b(?:slightly|a bit|a little|somewhat|mildly|minor|a few degrees)\b", re.IGNORECASE)
+MILD_CAP = 2.0  # severity-5 bound of a primitive whose conditions the user calls mild
+NOISE_BUDGET = 4  # from this many specs on, one slot is kept for sensor noise
 COVERS = 2  # a chosen primitive covers a named condition listed among the first COVERS it models
 GENERIC_PRIORITY = 4  # rank of a chain-plausible primitive the domain prior does not list
 
@@ -71,7 +78,7 @@ class Analysis:
     @property
     def stated(self) -> list[str]:
         """The conditions named in the brief's deployment conditions (not only in its imaging setup)."""
-        clauses = {c for text in self.brief.deployment_conditions for c in split_phrases(text)}
+        clauses = set(condition_clauses(self.brief))
         return list(dict.fromkeys(m.condition for m in self.facts.conditions if m.phrase in clauses))
 
     @property
@@ -201,25 +208,59 @@ def serves(c: Candidate, condition: str) -> bool:
     return condition in c.producer.serves or bool(c.prior and condition in c.prior.conditions)
 
 
+def link_rank(a: Analysis, c: Candidate) -> tuple[int, bool, int, int]:
+    """Rank within one chain link: the named conditions it models, a specific producing fact before
+    "every chain has it", then the domain prior's priority (a prior only ranks), then table order."""
+    return (-len(set(a.named) & set(c.producer.serves)), c.need == "any", c.priority, c.order)
+
+
 def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Candidate]:
-    """Conditions first, then one per chain link, then the priors and the rest, within ``budget``."""
+    """Within ``budget``: the chain's signature primitives, one per named condition, one per chain link
+    (in a fixed link order; motion only when something moves), then the rest by prior and table order.
+    """
     chosen: list[Candidate] = []
     used = set(taken or ())
     pool = a.candidates
+    names = set(a.named)
 
-    def pick(options: list[Candidate], condition: str | None = None) -> None:
+    # every sensor adds noise, so a plan of a few specs or more keeps one (issue 12); a tiny budget is
+    # spent on the conditions the user named
+    noisy = budget >= NOISE_BUDGET and any(c.producer.link == "noise" for c in pool.values())
+
+    def pick(options: list[Candidate], key: Callable[[Candidate], Any], reserve: bool = False) -> None:
+        """Add the best option; with ``reserve``, keep the last slot for sensor noise until it is in."""
         options = [o for o in options if o.primitive not in used]
-        if options and len(chosen) < budget:
-            best = min(options, key=lambda o: rank(o, condition))
+        if not options:
+            return
+        best = min(options, key=key)
+        room = budget - len(chosen)
+        if (
+            reserve
+            and noisy
+            and best.producer.link != "noise"
+            and not any(c.producer.link == "noise" for c in chosen)
+        ):
+            room -= 1
+        if room > 0:
             chosen.append(best)
             used.add(best.primitive)
 
+    def within(c: Candidate) -> tuple[int, bool, int, int]:
+        return link_rank(a, c)
+
+    for c in sorted(pool.values(), key=lambda c: c.order):  # what this kind of chain is known by
+        if any(holds(s, a.facts, names) for s in c.producer.signature):
+            pick([c], within, reserve=True)
     stated = set(a.stated)
 
     def cover(conditions: list[str]) -> None:
         for cond in conditions:
             if not any(cond in c.producer.serves[:COVERS] for c in chosen):
-                pick([c for c in pool.values() if serves(c, cond)], cond)
+                pick(
+                    [c for c in pool.values() if serves(c, cond)],
+                    functools.partial(rank, condition=cond),
+                    reserve=True,
+                )
 
     cover([c for c in a.named if c in stated])  # the deployment conditions the user listed come first
     cover([c for c in a.named if c not in stated])  # then what the setup's words name ("fisheye")
@@ -227,21 +268,14 @@ def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Cand
         if link == "motion" and not a.facts.moving:
             continue
         if not any(c.producer.link == link for c in chosen):
-            pick([c for c in pool.values() if c.producer.link == link and (c.need or c.prior)])
+            pick([c for c in pool.values() if c.producer.link == link and (c.need or c.prior)], within)
     links = {c.producer.link for c in chosen}
-    named = set(a.named)
 
     def later(c: Candidate) -> tuple[int, int, bool, bool, int]:
-        return (
-            c.priority,
-            -len(named & set(c.producer.serves)),
-            c.producer.link in links,
-            c.need == "any",
-            c.order,
-        )
+        overlap = -len(names & set(c.producer.serves))
+        return (c.priority, overlap, c.producer.link in links, c.need == "any", c.order)
 
-    rest = sorted((c for c in pool.values() if c.primitive not in used), key=later)
-    for c in rest:
+    for c in sorted((c for c in pool.values() if c.primitive not in used), key=later):
         if len(chosen) >= budget:
             break
         chosen.append(c)
@@ -258,8 +292,17 @@ def cap_of(a: Analysis, name: str) -> float:
         p = physics[name]
         bound = p.cap if bound is None else bound  # a clearly matching domain's own bound wins
         limits = [rule.cap for rule in p.caps if holds(rule.when, a.facts, set(a.named))]
+        if c is not None and _mild(a, c):
+            limits.append(MILD_CAP)
         bound = min([bound, *limits])
     return float(LADDER_STEPS) if bound is None else bound
+
+
+def _mild(a: Analysis, c: Candidate) -> bool:
+    """The user calls every condition this primitive models mild ("slightly off-square", "a bit
+    skewed"): its strongest level should stay mild too."""
+    said = [m.phrase for m in a.facts.conditions if serves(c, m.condition)]
+    return bool(said) and all(MILD.search(p) for p in said)
 
 
 def make_spec(a: Analysis, c: Candidate) -> CorruptionSpec:
@@ -275,8 +318,6 @@ def make_spec(a: Analysis, c: Candidate) -> CorruptionSpec:
     matched = [f"'{m.phrase}' ({m.condition})" for m in a.facts.conditions if serves(c, m.condition)]
     if matched:
         rationale += f" Models the condition(s) named: {', '.join(dict.fromkeys(matched))}."
-    if c.prior is not None:
-        rationale += f" Known for {a.domain.title}: {c.prior.rationale}"
     cap = cap_of(a, c.primitive)
     ladder: dict[str, list[float]] = {}
     if cap < LADDER_STEPS:

@@ -40,6 +40,9 @@ def per_image_values(cell: list[dict[str, Any]], clean: list[dict[str, Any]], me
     if metric == "lfp":
         return (pred != np.array([r["clean_pred"] for r in cell])).astype(float)
     label = np.array([r["label"] for r in cell])
+    if len(clean) != len(cell):  # a cell of some of the images (adaptive sampling): the same images
+        by_id = {r["id"]: r for r in clean}
+        clean = [by_id[r["id"]] for r in cell]
     diff = (np.array([r["pred"] for r in clean]) == label).astype(float) - (pred == label)
     if metric == "accuracy_drop":
         return diff
@@ -84,6 +87,16 @@ class RunCells:
 
     def values(self, model_id: str, corruption: str, severity: float, metric: str) -> np.ndarray:
         return per_image_values(self.records(model_id, corruption, severity), self.clean(model_id), metric)
+
+    def values_on_common(
+        self, model_id: str, cells: list[tuple[str, float]], metric: str
+    ) -> list[np.ndarray]:
+        """``values`` of several cells on the images all of them used (cells of adaptive sampling
+        may hold different subsets), in image order, so they can be compared image by image."""
+        rows = [self.records(model_id, c, s) for c, s in cells]
+        common = set.intersection(*({r["id"] for r in recs} for recs in rows)) if rows else set()
+        clean = self.clean(model_id)
+        return [per_image_values([r for r in recs if r["id"] in common], clean, metric) for recs in rows]
 
     def metric_for(self, model_id: str, wanted: str) -> str:
         """``wanted`` when the records support it, else the label-free fallback (lfp, then drift)."""

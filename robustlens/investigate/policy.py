@@ -180,6 +180,12 @@ class Investigator:
         labelled = recs[0].get("label") is not None
         failed = np.array([r["pred"] != (r["label"] if labelled else r["clean_pred"]) for r in recs])
         ids, groups = self.groups(model_id)
+        if len(recs) != len(ids):  # adaptive sampling: the images this cell used (image order)
+            keep = np.isin(ids, [r["id"] for r in recs])
+            ids, groups = (
+                [i for i, k in zip(ids, keep, strict=True) if k],
+                [(a, b, m[keep]) for a, b, m in groups],
+            )
         found = slices.find_slices(
             model_id,
             corruption,
@@ -236,13 +242,16 @@ class Investigator:
     ) -> CompoundResult:
         added = self.evaluator.ensure(model_id, chain, [severity])
         metric = self._metric(model_id)
-        part_values = {p: self.cells.values(model_id, p, severity, metric) for p in parts}
+        chain_values, *values = self.cells.values_on_common(
+            model_id, [(chain.name, severity), *((p, severity) for p in parts)], metric
+        )
+        part_values = dict(zip(parts, values, strict=True))
         res = compound.compare_compound(
             model_id,
             chain,
             severity,
             metric,
-            self.cells.values(model_id, chain.name, severity, metric),
+            chain_values,
             part_values,
             n_boot=self.n_boot,
             seed=self.seed,

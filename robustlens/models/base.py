@@ -106,6 +106,9 @@ class VisionLanguageModel(ABC):
     weights: str = ""  # 'pretrained:TAG', 'checkpoint:<fingerprint>', 'random', ...
     device: torch.device = torch.device("cpu")
     amp: bool = True
+    # An image encoder with no text tower (DINOv2, timm ViTs): no zero-shot logits; the engine skips
+    # prompts and captions and the audit uses label-free metrics and probes (evaluation/probe.py).
+    image_only: bool = False
 
     @property
     def cache_key(self) -> str:

@@ -106,7 +106,11 @@ def build(pretrained_text: bool = True, name: str = "textile"):
     return model, preprocess, open_clip.get_tokenizer(config_name(name))
 
 
-def load_demo(spec: str, device: str = "auto", amp: bool = True, **_: object) -> VisionLanguageModel:
+def load_demo(
+    spec: str, device: str = "auto", amp: bool = True, checkpoint: Path | None = None, **_: object
+) -> VisionLanguageModel:
+    """A demo model; ``checkpoint``: other weights for its architecture (e.g. ``robustlens harden``'s
+    hardened.pt, a .pt or .safetensors state dict), identified by the file's fingerprint."""
     from safetensors.torch import load_file
 
     from robustlens.models.openclip import OpenClipModel
@@ -129,7 +133,13 @@ def load_demo(spec: str, device: str = "auto", amp: bool = True, **_: object) ->
             " (a few minutes on 2 CPU cores).",
             field="model",
         )
+    if checkpoint is not None:
+        from robustlens.models.openclip import _check_checkpoint_file
+
+        _check_checkpoint_file(f"demo:{spec}", Path(checkpoint))  # before the (slow) build
     model, preprocess, tokenizer = build(name=spec)
+    if checkpoint is not None:
+        return _with_checkpoint(spec, model, preprocess, tokenizer, Path(checkpoint), device, amp)
     state = load_file(str(path))
     result = model.load_state_dict(state, strict=False)
     unexpected = list(result.unexpected_keys)
@@ -138,4 +148,47 @@ def load_demo(spec: str, device: str = "auto", amp: bool = True, **_: object) ->
         raise UserInputError(f"demo:{spec} weights do not match the architecture: {unexpected or missing}")
     return OpenClipModel.wrap(
         model, preprocess, tokenizer, f"demo:{spec}", f"demo:{file_fingerprint(path)}", device=device, amp=amp
+    )
+
+
+def _with_checkpoint(
+    spec: str, model: Any, preprocess: Any, tokenizer: Any, checkpoint: Path, device: str, amp: bool
+) -> VisionLanguageModel:
+    import torch
+    from safetensors.torch import load_file
+
+    from robustlens.models.openclip import OpenClipModel, _check_checkpoint_file
+
+    _check_checkpoint_file(f"demo:{spec}", checkpoint)
+    state: Any
+    try:
+        with checkpoint.open("rb") as fh:
+            head = fh.read(9)
+        if checkpoint.suffix == ".safetensors" or head[8:9] == b"{":  # safetensors: u64 length + JSON
+            state = load_file(str(checkpoint))
+        else:
+            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        state = state.get("state_dict", state) if isinstance(state, dict) else state
+        result = model.load_state_dict(state, strict=False)
+    except Exception as exc:  # not a state dict, or one of another architecture
+        raise UserInputError(
+            f"Checkpoint {checkpoint} does not fit demo:{spec} ({type(exc).__name__}).",
+            fix="Pass a state dict saved from this architecture (e.g. `robustlens harden`'s hardened.pt).",
+            field="checkpoint",
+        ) from None
+    missing = [k for k in result.missing_keys if not k.startswith("text.transformer.")]
+    if result.unexpected_keys or missing:
+        raise UserInputError(
+            f"Checkpoint {checkpoint} does not fit demo:{spec}: {list(result.unexpected_keys) or missing}",
+            fix="Pass a state dict saved from this architecture (e.g. `robustlens harden`'s hardened.pt).",
+            field="checkpoint",
+        )
+    return OpenClipModel.wrap(
+        model,
+        preprocess,
+        tokenizer,
+        f"demo:{spec}",
+        f"checkpoint:{file_fingerprint(checkpoint)}",
+        device=device,
+        amp=amp,
     )

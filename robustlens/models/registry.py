@@ -50,11 +50,36 @@ def _hf_ids() -> list[str]:
     return [f"hf:{m}" for m in KNOWN_HF]
 
 
-@register_prefix("hf", "Hugging Face transformers CLIP/SigLIP/ALIGN: hf:ORG/NAME or hf:/local/dir", _hf_ids)
+@register_prefix(
+    "hf",
+    "Hugging Face transformers CLIP/SigLIP/ALIGN or image-only (DINOv2, ViT): hf:ORG/NAME or hf:/local/dir",
+    _hf_ids,
+)
 def _load_hf(spec: str, **kw: Any) -> VisionLanguageModel:
     from robustlens.models.hf import HFModel
+    from robustlens.models.vision_only import HFVisionModel, is_vision_only
 
+    if is_vision_only(spec, kw.get("checkpoint")):  # a config with no text tower
+        return HFVisionModel(spec, **kw)
     return HFModel(spec, **kw)
+
+
+def _timm_ids() -> list[str]:
+    from robustlens.models.timm_models import list_timm_ids
+
+    return list_timm_ids()
+
+
+@register_prefix(
+    "timm",
+    "timm image-only encoders: timm:NAME (cached weights), timm:NAME --checkpoint FILE, timm:/dir, "
+    "timm:NAME/random",
+    _timm_ids,
+)
+def _load_timm(spec: str, **kw: Any) -> VisionLanguageModel:
+    from robustlens.models.timm_models import TimmModel
+
+    return TimmModel(spec, **kw)
 
 
 def _demo_ids() -> list[str]:
@@ -74,6 +99,7 @@ EXAMPLES = {
     "openclip": "openclip:ViT-B-32/laion2b_s34b_b79k (or openclip:ARCH with --checkpoint PATH)",
     "hf": "hf:openai/clip-vit-base-patch32 or hf:/path/to/saved_model",
     "demo": "demo:textile",
+    "timm": "timm:vit_small_patch14_dinov2.lvd142m or timm:/path/to/saved_model",
 }
 
 

@@ -23,10 +23,13 @@ from robustlens.errors import UserInputError
 from robustlens.evaluation.store import CLEAN
 from robustlens.investigate.records import load_investigation
 from robustlens.report import sections as S
+from robustlens.report.corruption_site import corruption_site
 from robustlens.report.formatting import METRIC_LABELS, metric, metric_order, scalar, sev
 from robustlens.report.gallery import Thumbs, thumbnails
 from robustlens.report.investigation import investigation_data, slice_examples
 from robustlens.report.narrative import generated_summary
+from robustlens.report.ood_section import ood_data
+from robustlens.report.scope import metric_scope
 from robustlens.report.strips import class_counts, severity_strips
 from robustlens.report.verdict import verdict
 from robustlens.schemas import AuditResult, CollapsePoint, FailureAnalysis
@@ -129,6 +132,8 @@ def build_context(
         "collapse": [_collapse(p) for p in analysis.collapse_points],
         "corruption_error": S.corruption_error(result),
         "label_free": S.label_free(result),
+        "metric_scope": metric_scope(result, manifest),  # image-only models: which metrics apply
+        "ood": ood_data(result),  # --ood: OOD detection under corruption (None without an OOD set)
         "calibration": S.calibration(result),
         "calibration_note": S.ECE_NOTE,
         "gallery": [
@@ -361,8 +366,24 @@ def _reproducibility(result: AuditResult, manifest: dict[str, Any], run_dir: Pat
         "rebuild_command": f"robustlens report {shlex.quote(str(run_dir))}",
         "dataset_fingerprint": result.dataset_fingerprint,
         "dataset": manifest.get("dataset"),
-        "corrupt_at": identity.get("corrupt_at", "native"),
+        **corruption_site(identity, manifest.get("corruption_sites") or {}),
+        "sampling": sampling_text(result, identity.get("target_ci_width")),
         "templates": identity.get("templates", []),
         "checkpoints": identity.get("checkpoints", {}),
         "skipped": [s.model_dump(mode="json") for s in result.skipped],
     }
+
+
+def sampling_text(result: AuditResult, width: float | None) -> str | None:
+    """The methods line of adaptive sampling (``--target-ci-width``); None when every cell used every
+    image. Per-cell n is in the cell table; per-class rows show their own n."""
+    cells = [c for c in result.cells if c.corruption != CLEAN]
+    if width is None or not cells:
+        return None
+    total = max(c.n_images for c in result.cells)
+    used = [c.n_images for c in cells]
+    early = sum(n < total for n in used)
+    return (
+        f"adaptive sampling: target width {width:g}; cells used {min(used)}..{max(used)} of "
+        f"{total} images; {early} cell{'s' if early != 1 else ''} stopped early"
+    )

@@ -21,6 +21,12 @@ METRIC_LABELS = {
     "ece": "ECE",
     "ece_debiased": "Debiased calibration error",
     "nll": "NLL",
+    "knn_accuracy": "kNN accuracy",
+    "knn_accuracy_drop": "kNN accuracy drop",
+    "probe_accuracy": "Linear-probe accuracy",
+    "probe_accuracy_drop": "Linear-probe accuracy drop",
+    "knn_flip": "kNN flip",
+    "knn_lfp": "kNN LFP",
 }
 for _d, _name in (("i2t", "Image→text"), ("t2i", "Text→image")):
     for _k in (1, 5, 10):

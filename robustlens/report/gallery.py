@@ -66,6 +66,8 @@ def thumbnails(
 ) -> list[Thumbs]:
     """Thumbnails of each example (same order), regenerated deterministically from the stored seed."""
     corrupt_at = (manifest.get("identity") or {}).get("corrupt_at", "native")
+    if any(s.get("resolution") == "model" for s in (manifest.get("corruption_sites") or {}).values()):
+        corrupt_at = "model"  # the device path (--corrupt-on) always corrupts the model input
     compiled: dict[str, Any] = {}
     out = []
     for ex in examples:

@@ -16,7 +16,9 @@ from robustlens.report import html_investigation
 from robustlens.report.context import ReportContext
 from robustlens.report.formatting import upfirst
 from robustlens.report.html_template import CSP, CSS, TEMPLATE
+from robustlens.report.ood_section import render_ood_html
 from robustlens.report.plots import data_uri
+from robustlens.report.scope import render_scope_html
 
 FIGURES = ("heatmap", "severity_curves", "label_free_vs_accuracy")
 TOC = (
@@ -66,6 +68,12 @@ def render_html(ctx: ReportContext) -> str:
     ]
     at = next(n for n, (i, _) in enumerate(toc) if i == "vulnerabilities") + 1
     toc[at:at] = html_investigation.toc(d)
+    if d.get("metric_scope"):  # a run with an image-only model
+        after = next(n for n, (i, _) in enumerate(toc) if i == "label-free") + 1
+        toc.insert(after, ("metric-scope", "Metric scope"))
+    if d.get("ood"):  # a run with an OOD set (--ood)
+        ids = [i for i, _ in toc]
+        toc.insert(ids.index("metric-scope" if "metric-scope" in ids else "label-free") + 1, ("ood", "OOD"))
     random = {m["id"] for m in run["models"] if m["random_weights"]}
     lf_metrics = [
         m
@@ -83,6 +91,8 @@ def render_html(ctx: ReportContext) -> str:
         toc=toc,
         random=random,
         investigation=html_investigation.render_investigation(ctx, random),
+        metric_scope=render_scope_html(d, random),
+        ood=render_ood_html(d),
         ckpt={m["id"]: m for m in run["models"] if m.get("checkpoint")},
         strips=[
             {"s": s, "images": [_png(b) for b in row]}

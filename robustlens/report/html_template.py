@@ -278,6 +278,8 @@ accuracy where deployment has no labels.</p>
 {% if fig.label_free_vs_accuracy %}<figure><img src="{{ fig.label_free_vs_accuracy }}"
  alt="Label-free signals against accuracy drop, one point per cell">
 <figcaption>One point per cell; legend: Pearson r from the run summary.</figcaption></figure>{% endif %}
+{{ metric_scope }}
+{{ ood }}
 
 <h2 id="calibration">Calibration</h2>
 {% if d.calibration %}<div class="scroll"><table>
@@ -359,6 +361,8 @@ clean, so confusions already present on clean images do not count.</p>
 {% if r.dataset %}<dt>Dataset</dt><dd>{{ r.dataset.kind }} · <code>{{ r.dataset.root }}</code>
  · {{ r.dataset.n_images }} images found</dd>{% endif %}
 <dt>Corrupted at</dt><dd>{{ r.corrupt_at }} resolution</dd>
+<dt>Corrupted on</dt><dd>{{ r.corrupted_on }}</dd>
+{% if r.sampling %}<dt>Sampling</dt><dd>{{ r.sampling }} (n per cell in the cell table)</dd>{% endif %}
 {% if r.checkpoints %}<dt>Checkpoints</dt><dd>{% for k, v in r.checkpoints.items() %}
 <code>{{ k }}</code> = <code>{{ v }}</code><br>{% endfor %}</dd>{% endif %}
 {% if r.templates %}<dt>Prompt templates</dt><dd>{{ r.templates|join(" · ") }}</dd>{% endif %}

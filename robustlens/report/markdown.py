@@ -14,6 +14,7 @@ from robustlens.report.formatting import upfirst
 from robustlens.report.md_investigation import investigation_sections
 from robustlens.report.md_results import ResultSections
 from robustlens.report.md_text import Data, Md, _mv, _table, block, code, text
+from robustlens.report.ood_section import ood_markdown
 
 FIGURE_FILES = {
     "heatmap": "figures/heatmap.png",
@@ -133,7 +134,11 @@ class _Doc(ResultSections):
         d = self.d
         metrics = [m for m in d["metrics"] if any(m in c["metrics"] for c in d["clean"])]
         rows = [
-            [self.model(c["model"]), c["n_images"], *[_mv(c["metrics"][m]) for m in metrics]]
+            [
+                self.model(c["model"]),
+                c["n_images"],
+                *[_mv(c["metrics"][m]) if m in c["metrics"] else "–" for m in metrics],
+            ]
             for c in d["clean"]
         ]
         head = ["Model", "Images", *[d["metric_labels"][m] for m in metrics]]
@@ -268,6 +273,9 @@ class _Doc(ResultSections):
             found = f"{text(ds.get('n_images'))} images found"
             out.append(f"- **Dataset:** {text(ds.get('kind'))} · {code(ds.get('root'))} · {found}")
         out.append(f"- **Corrupted at:** {text(r['corrupt_at'])} resolution")
+        out.append(f"- **Corrupted on:** {text(r['corrupted_on'])}")
+        if r.get("sampling"):
+            out.append(f"- **Sampling:** {text(r['sampling'])} (n per cell in the cell table)")
         out.append("- **Versions:** " + " · ".join(text(f"{k} {v}") for k, v in r["versions"].items()))
         out += ["", f"### Skipped files ({len(r['skipped'])})", ""]
         if not r["skipped"]:
@@ -286,6 +294,8 @@ SECTIONS: tuple[Callable[[_Doc], list[str]], ...] = (
     _Doc.investigation,
     _Doc.corruption_error,
     _Doc.label_free,
+    _Doc.metric_scope,
+    lambda doc: ood_markdown(doc.d.get("ood"), doc.model),  # --ood runs only
     _Doc.calibration,
     _Doc.failures,
     _Doc.appendix,

@@ -119,6 +119,38 @@ class ResultSections:
             out += [f"![label-free signals vs accuracy drop]({self.figs['label_free_vs_accuracy']})", ""]
         return out
 
+    def metric_scope(self) -> list[str]:
+        """Which metrics apply to which model (only when a model is image-only), and its probes."""
+        scope = self.d.get("metric_scope")
+        if not scope:
+            return []
+        kinds = scope["models"]
+        out = ["## Which metrics apply to which model", ""]
+        out += ["Image-only encoders have no text tower: no zero-shot classifier, so they are judged by "]
+        out[-1] += (
+            "their embeddings and, with labels, by probes fitted on clean images (yes = computed here)."
+        )
+        head = ["Metrics", "Applies to", *[Md(f"{self.model(m['id'])} ({text(m['kind'])})") for m in kinds]]
+        rows = [[r["group"], r["rule"], *r["applies"]] for r in scope["rows"]]
+        out += ["", *_table(head, rows, 2)]
+        for p in scope["probes"]:
+            out += [f"Downstream probes of {self.model(p['model'])}: {text(p['split'])}.", ""]
+            rows = [
+                [
+                    self.d["metric_labels"].get(m["name"], m["name"]),
+                    _mv(m["clean"]),
+                    _mv(m["mean_corrupted"]),
+                    _mv(m["mean_drop"]),
+                ]
+                for m in p["metrics"]
+            ]
+            rows.append(["kNN flip", "–", _mv(p["knn_flip"]), "–"])
+            out += _table(["Probe", "Clean", "Mean corrupted", "Mean drop"], rows)
+            if p["tracking"]:
+                out += ["How the label-free signals track the linear-probe accuracy drop (Pearson r):", ""]
+                out += [*[f"- {text(t)}" for t in p["tracking"]], ""]
+        return out
+
     def calibration(self) -> list[str]:
         out = ["## Calibration", ""]
         if not self.d["calibration"]:

@@ -144,7 +144,10 @@ def _model_verdict(result: AuditResult, model: str, tol: Tolerance) -> ModelVerd
             if mv is not None:
                 calls.append(_call(spec.name, float(s), mv, tol))
     if not calls:
-        return ModelVerdict(model, "unknown", f"no {TOLERANCE_LABELS[tol.metric]} in this run.")
+        probe = clean is not None and "probe_accuracy" in clean.metrics  # an image-only model
+        where = " (image-only: its probe accuracy drop is under “Which metrics apply”)" if probe else ""
+        text = f"not judged: no {TOLERANCE_LABELS[tol.metric]} in this run{where}."
+        return ModelVerdict(model, "unknown", text)
     first: dict[str, CellCall] = {}
     for c in calls:
         if c.status == "fails" and c.corruption not in first:

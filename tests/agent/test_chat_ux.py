@@ -1,7 +1,9 @@
 """The chat and run a user expects: answers checked when given, back/help/edit, plain defaults, a plan
 review before evaluation, brief.yaml that `robustlens run` reruns, checkpoints, `run --json` and
 `--fail-on`, inputs checked before anything is created, literal text at 80 columns, Ctrl-C that says
-how to resume. Chats are real `robustlens` processes driven through piped stdin."""
+how to resume. Chats are real `robustlens` processes driven through piped stdin; the checks that
+refuse bad input before anything starts call the CLI's own ``main`` in-process (exit code and stderr
+are all they concern; one process start each cost several seconds)."""
 
 from __future__ import annotations
 
@@ -127,6 +129,7 @@ def test_chat_commands_review_and_brief_roundtrip(tmp_path: Path, images: Path) 
     assert audit["plan"]["severities"] == [1.0, 3.0] and len(audit["plan"]["specs"]) == 2
 
     # the saved brief reruns with `robustlens run`; --json is one document on stdout; a gate trips
+    # (a real process: --json redirects stdout at the file-descriptor level)
     rerun = _cli(
         "run", str(run / "brief.yaml"), "--out", str(tmp_path / "rerun"), "-j", "0", "--json",
         "--fail-on", "accuracy_drop>-1",
@@ -198,6 +201,15 @@ def _pending(run: Path) -> str | None:
     return pending.get("field")
 
 
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """The CLI in-process: exit code and stderr without panel borders and line wrapping."""
+    from robustlens.cli import main
+
+    code = main(list(args))
+    err = capsys.readouterr().err
+    return code, " ".join(err.replace("│", " ").split())
+
+
 # --------------------------------------------------------------------------- inputs checked first
 
 
@@ -214,7 +226,7 @@ def _pending(run: Path) -> str | None:
     ],
 )
 def test_run_checks_inputs_before_creating_anything(
-    tmp_path: Path, images: Path, case: str, message: str
+    tmp_path: Path, images: Path, case: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     brief = {
         "domain": "textile line",
@@ -240,9 +252,8 @@ def test_run_checks_inputs_before_creating_anything(
     path = tmp_path / "brief.yaml"
     path.write_text(yaml.safe_dump(brief))
     out = tmp_path / "out"
-    result = _cli("run", str(path), "--out", str(out), *extra)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert message in " ".join(result.stderr.split()) and "Traceback" not in result.stderr
+    code, err = _main(capsys, "run", str(path), "--out", str(out), *extra)
+    assert code == 2 and message in err, err
     assert not out.exists()  # nothing that would block the corrected retry
 
 
@@ -256,34 +267,44 @@ def test_run_checks_inputs_before_creating_anything(
         (["-j", "-1"], "--workers"),
     ],
 )
-def test_chat_flags_are_checked_before_the_chat_starts(tmp_path: Path, args: list[str], message: str) -> None:
+def test_chat_flags_are_checked_before_the_chat_starts(
+    tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "chat"
-    result = _cli("chat", "--out", str(out), *args, stdin="")
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert message in result.stderr and "Traceback" not in result.stderr
+    code, err = _main(capsys, "chat", "--out", str(out), *args)  # a chat that started would read stdin
+    assert code == 2 and message in err, err
     assert not out.exists()
 
 
-def test_resume_of_a_missing_chat_creates_nothing(tmp_path: Path) -> None:
-    result = _cli("chat", "--resume", str(tmp_path / "nochat"), stdin="")
-    assert result.returncode == 2 and "No chat to resume" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "nochat").exists()
+def test_resume_of_a_missing_chat_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _main(capsys, "chat", "--resume", str(tmp_path / "nochat"))
+    assert code == 2 and "No chat to resume" in err, err
+    assert not (tmp_path / "nochat").exists()
 
 
-def test_chat_checkpoint_flag_is_saved_in_the_brief(tmp_path: Path, images: Path) -> None:
+def test_chat_checkpoint_flag_is_saved_in_the_brief(
+    tmp_path: Path, images: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process chat (``main`` reading a piped stdin): the flag's way into brief.yaml is the point."""
+    import io
+
     weights = tmp_path / "w.pt"
-    weights.write_bytes(b"weights")
+    from robustlens.models.demo import weights_path
+
+    weights.write_bytes(weights_path().read_bytes())  # the demo honours --checkpoint: real weights
     run = tmp_path / "run"
     replies = ["textile line", "", "", "", "", "", "", "1", "", "", ""]  # Enter takes every default
-    result = _cli(
-        "chat", "--out", str(run), "--data", str(images), "-m", "demo:textile",
-        "--checkpoint", f"demo:textile={weights}",
-        stdin="\n".join(replies) + "\n",
-        cwd=tmp_path,
+    from robustlens.cli import main
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(replies) + "\n"))
+    code = main(
+        ["chat", "--out", str(run), "--data", str(images), "-m", "demo:textile",
+         "--checkpoint", f"demo:textile={weights}"]
     )  # fmt: skip
+    said = capsys.readouterr()
     # stdin ends at the plan review: the chat pauses, and what it established is kept
-    assert result.returncode == 1 and "Input ended" in result.stderr, result.stdout[-2000:] + result.stderr
-    assert "Run this plan?" in result.stdout and "Traceback" not in result.stderr
+    assert code == 1 and "Input ended" in said.err, said.out[-2000:] + said.err
+    assert "Run this plan?" in said.out
     brief = yaml.safe_load((run / "brief.yaml").read_text())
     assert brief["checkpoints"] == {"demo:textile": str(weights)}
     assert brief["labels"] == ["global", "local", "nominal"] and brief["budget"]["max_corruptions"] == 1

@@ -1,8 +1,11 @@
 """A broken LLM never ends a run: the offline expert and critic stand in, labelled, in bounded time.
 
 The graph runs in-process against the scripted server (a real OpenAI-compatible HTTP server driven
-through the real ``openai`` client); the end-to-end variants run ``robustlens run`` as a real
-subprocess with default workers, and read what the user gets: the report, result.json, the manifest.
+through the real ``openai`` client); the end-to-end variants run ``robustlens run`` through the CLI's
+``main`` with its LLM flags and default workers, and read what the user gets: the report, result.json,
+the manifest, the output. The never-answering endpoint runs as a real subprocess under a process
+timeout (a hang must fail, not block); the other failure modes run in-process, since a process start
+(imports, phrase model, fork server) costs more than the run and proves nothing more about them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -196,10 +200,36 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _run_args(brief: Path, out: Path, base_url: str, timeout: float) -> list[str]:
+    args = ["run", str(brief), "--out", str(out)]
+    return [*args, "--llm-base-url", base_url, "--llm-model", "broken-1", "--llm-timeout", f"{timeout:g}"]
+
+
 def _run(brief: Path, out: Path, base_url: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "robustlens", "run", str(brief), "--out", str(out)]
-    cmd += ["--llm-base-url", base_url, "--llm-model", "broken-1", "--llm-timeout", f"{timeout:g}"]
+    """``robustlens run`` as a real process (a hang meets the subprocess limit)."""
+    cmd = [sys.executable, "-m", "robustlens", *_run_args(brief, out, base_url, timeout)]
     return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+
+
+@pytest.fixture
+def run_main(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[[Path, Path, str], subprocess.CompletedProcess[str]]:
+    """``robustlens run`` through the CLI's ``main`` in this process, in the same environment as
+    ``_run`` (no LLM configured but the flags); returns what the process would have."""
+    from robustlens.cli import main
+
+    for key in ("ROBUSTLENS_LLM_MODEL", "ROBUSTLENS_LLM_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+
+    def run(brief: Path, out: Path, base_url: str) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        args = _run_args(brief, out, base_url, timeout=10)
+        code = main(args)
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+    return run
 
 
 def _assert_stood_in(done: subprocess.CompletedProcess[str], out: Path, planner: bool) -> dict[str, Any]:
@@ -220,23 +250,25 @@ def _assert_stood_in(done: subprocess.CompletedProcess[str], out: Path, planner:
     return result
 
 
-def test_e2e_connection_refused(brief_file: Path, tmp_path: Path) -> None:
-    done = _run(brief_file, tmp_path / "run", f"http://127.0.0.1:{_free_port()}/v1")
+def test_e2e_connection_refused(brief_file: Path, tmp_path: Path, run_main: Callable[..., Any]) -> None:
+    done = run_main(brief_file, tmp_path / "run", f"http://127.0.0.1:{_free_port()}/v1")
     result = _assert_stood_in(done, tmp_path / "run", planner=True)
     assert "Connection error" in result["plan"]["planner"]
 
 
-def test_e2e_invalid_json_bodies(brief_file: Path, tmp_path: Path) -> None:
+def test_e2e_invalid_json_bodies(brief_file: Path, tmp_path: Path, run_main: Callable[..., Any]) -> None:
     with ScriptedLLM({}, default=lambda route: raw("{not json at all")) as server:
-        done = _run(brief_file, tmp_path / "run", server.base_url)
+        done = run_main(brief_file, tmp_path / "run", server.base_url)
     result = _assert_stood_in(done, tmp_path / "run", planner=True)
     assert "unreadable body" in result["plan"]["planner"]
 
 
-def test_e2e_working_planner_and_junk_critic(brief_file: Path, tmp_path: Path) -> None:
+def test_e2e_working_planner_and_junk_critic(
+    brief_file: Path, tmp_path: Path, run_main: Callable[..., Any]
+) -> None:
     script = {"planner": [tool_call("propose_plan", GOOD_PLAN)]}
     with ScriptedLLM(script, default=lambda route: JUNK_VERDICT) as server:
-        done = _run(brief_file, tmp_path / "run", server.base_url)
+        done = run_main(brief_file, tmp_path / "run", server.base_url)
     result = _assert_stood_in(done, tmp_path / "run", planner=False)
     assert result["plan"]["planner"] == "llm"
     assert "LLM critic failed" in " ".join(done.stdout.split())

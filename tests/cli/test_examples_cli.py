@@ -1,15 +1,18 @@
 """The README's example briefs and plans reach pip users: shipped in the package (identical to
-``examples/``, so they never drift), listed and written by the real ``robustlens examples`` command,
-and valid for the loaders ``run``, ``eval`` and ``corrupt`` use."""
+``examples/``, so they never drift), listed and written by the real ``robustlens examples`` command
+(through the CLI's ``main``, in-process), and valid for the loaders ``run``, ``eval`` and ``corrupt`` use."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from robustlens.cli import main
 from robustlens.examples import example_files
 from robustlens.schemas import DomainBrief
 from robustlens.userfiles import load_model, load_specs
@@ -17,16 +20,24 @@ from robustlens.userfiles import load_model, load_specs
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "HF_HUB_OFFLINE": "1", "COLUMNS": "100"}
-    return subprocess.run(
-        [sys.executable, "-m", "robustlens", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=cwd,
-    )
+@pytest.fixture
+def run_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The real command through the CLI's ``main``, in-process (what a process would return, stderr
+    without panel borders and line wrapping); ``cwd`` runs it from that folder."""
+
+    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        with monkeypatch.context() as m:
+            if cwd is not None:
+                m.chdir(cwd)
+            capsys.readouterr()
+            code = main(list(args))
+            out = capsys.readouterr()
+        err = " ".join(out.err.replace("│", " ").split())
+        return subprocess.CompletedProcess(list(args), code, out.out, err)
+
+    return run
 
 
 def test_packaged_examples_are_identical_to_the_repository_examples() -> None:
@@ -48,7 +59,7 @@ def test_examples_are_package_data() -> None:
     assert {"examples/*.yaml", "examples/plans/*.yaml", "py.typed"} <= set(data["robustlens"])
 
 
-def test_list_then_write_and_load_every_example(tmp_path: Path) -> None:
+def test_list_then_write_and_load_every_example(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
     listed = run_cli("examples")
     assert listed.returncode == 0, listed.stderr
     for name in example_files():
@@ -72,21 +83,21 @@ def test_list_then_write_and_load_every_example(tmp_path: Path) -> None:
     assert helped.returncode == 0
 
 
-def test_write_never_overwrites_edits_without_force(tmp_path: Path) -> None:
-    out = tmp_path / "ex"
-    assert run_cli("examples", "--out", str(out)).returncode == 0
+def test_write_never_overwrites_edits_without_force(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    out = tmp_path / "ex"  # named relative to tmp_path: a short path, so no file name is cut at 80 columns
+    assert run_cli("examples", "--out", "ex", cwd=tmp_path).returncode == 0
     edited = out / "textile_line.yaml"
     edited.write_text("# my edits\n" + edited.read_text())
-    again = run_cli("examples", "--out", str(out))
+    again = run_cli("examples", "--out", "ex", cwd=tmp_path)
     assert again.returncode == 2 and "Traceback" not in again.stderr
     assert "--force" in again.stderr and "textile_line.yaml" in again.stderr
     assert edited.read_text().startswith("# my edits"), "the user's edit is kept"
-    forced = run_cli("examples", "--out", str(out), "--force")
+    forced = run_cli("examples", "--out", "ex", "--force", cwd=tmp_path)
     assert forced.returncode == 0
     assert edited.read_bytes() == example_files()["textile_line.yaml"].read_bytes()
 
 
-def test_out_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+def test_out_that_is_a_file_is_a_clear_error(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
     target = tmp_path / "file.txt"
     target.write_text("not a folder")
     result = run_cli("examples", "--out", str(target))

@@ -164,3 +164,36 @@ def test_benchmark_prints_imagecorruptions_side_by_side(tmp_path: Path) -> None:
         rows["pixelate"]["img_per_s"] / rows["pixelate"]["reference_img_per_s"], rel=0.02
     )
     assert "ratio" not in rows["rotation"]  # no ImageNet-C counterpart
+
+
+def _motion_kernel_by_scatter(length: int, decay: float, angle: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The streak kernel as first written: taps scattered with np.add.at, cropped to its non-zeros."""
+    weights = np.exp(-(np.arange(length, dtype=np.float64) ** 2) / (2.0 * decay * decay))
+    weights /= weights.sum()
+    sin, cos = np.sin(np.deg2rad(angle)), np.cos(np.deg2rad(angle))
+    i = np.arange(length)
+    dy, dx = -np.ceil(i * sin - 0.5).astype(int), -np.ceil(i * cos - 0.5).astype(int)
+    k = np.zeros((2 * length + 1, 2 * length + 1), np.float64)
+    np.add.at(k, (length - dy, length - dx), weights)
+    ys, xs = np.nonzero(k)
+    y0, x0 = int(ys.min()), int(xs.min())
+    return k[y0 : ys.max() + 1, x0 : xs.max() + 1].astype(np.float32), (length - x0, length - y0)
+
+
+@pytest.mark.parametrize(
+    ("length", "decay", "angle"), [(21, 3.0, 12.0), (31, 8.0, -40.0), (41, 15.0, 44.0), (46, 0.89, 5.1)]
+)
+def test_motion_kernel_by_bincount_is_the_scattered_kernel(length: int, decay: float, angle: float) -> None:
+    """Same taps, crop and anchor, also when a short decay underflows the far taps to zero."""
+    kernel, anchor = motion_kernel(length, decay, angle)
+    want, want_anchor = _motion_kernel_by_scatter(length, decay, angle)
+    assert anchor == want_anchor and np.array_equal(kernel, want)
+
+
+def test_frost_crystal_blur_from_the_uint8_canvas_is_the_float_gaussian() -> None:
+    from robustlens.corruptions.crystals import blurred_crystals, dendrite_canvas
+    from robustlens.corruptions.ops import gaussian, to_float
+
+    canvas = dendrite_canvas((224, 200), 160, 22.0, np.random.default_rng(3))
+    assert canvas.dtype == np.uint8 and canvas.max() == 255
+    assert np.abs(blurred_crystals(canvas) - gaussian(to_float(canvas), 0.5)).max() < 1e-6

@@ -100,6 +100,9 @@ def _robustlens(args: list[str], cwd: Path, stdin: str | None = None) -> subproc
 
 
 def test_run_on_photos_with_default_workers_repeatedly(photos: Path, tmp_path: Path) -> None:
+    """Two runs: the fork deadlock is not a rare race (with the old ``fork`` start method every
+    run, 3 of 3, hung at its first cell), so one run catches it; the second shows that worker
+    processes give the same numbers every time."""
     brief = {
         "schema_version": 1,
         "domain": "textile production line",
@@ -114,7 +117,7 @@ def test_run_on_photos_with_default_workers_repeatedly(photos: Path, tmp_path: P
     }
     (tmp_path / "brief.yaml").write_text(yaml.safe_dump(brief))
     summaries = []
-    for attempt in range(3):
+    for attempt in range(2):
         out = tmp_path / f"run{attempt}"
         done = _robustlens(["run", str(tmp_path / "brief.yaml"), "--out", str(out)], tmp_path)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -123,10 +126,12 @@ def test_run_on_photos_with_default_workers_repeatedly(photos: Path, tmp_path: P
         _check_images(out)
         result = json.loads((out / "result.json").read_text())
         summaries.append(json.dumps(result["cells"], sort_keys=True))
-    assert summaries[0] == summaries[1] == summaries[2]  # and the same numbers every time
+    assert summaries[0] == summaries[1]  # and the same numbers every time
 
 
 def test_chat_on_photos_with_default_workers(photos: Path, tmp_path: Path) -> None:
+    """Also the offline chat through piped stdin, end to end (it was a separate, same-cost test in
+    tests/agent/test_cli_agent.py): the transcript, Enter approving the plan, the answers in the brief."""
     answers = [
         "textile production line",  # domain
         "inspection camera over a weaving line",  # description
@@ -139,13 +144,18 @@ def test_chat_on_photos_with_default_workers(photos: Path, tmp_path: Path) -> No
         "2",  # max corruptions
         "1, 3",  # severities
         "",  # max images (all)
-        "0",  # seed
-        "approve",  # the plan review
+        "4",  # seed
+        "",  # the plan review: Enter approves
     ]
     run = tmp_path / "run"
     done = _robustlens(["chat", "--out", str(run)], tmp_path, stdin="\n".join(answers) + "\n")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    transcript = done.stdout
+    assert "offline expert" in transcript and "Which deployment domain" in transcript
+    assert "Planned 2 corruptions (offline expert)" in transcript
     assert (run / "report" / "report.html").is_file()
+    brief = json.loads((run / "manifest.json").read_text())["brief"]
+    assert brief["domain"] == "textile production line" and brief["seed"] == 4
     _check_images(run)
     timings = [json.loads(line) for line in (run / "timings.jsonl").read_text().splitlines()]
     assert timings and all(t["workers"] > 0 for t in timings)

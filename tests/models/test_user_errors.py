@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,22 +83,22 @@ def test_checkpoint_with_an_id_that_names_its_own_weights(tmp_path: Path) -> Non
         load_model("hf:org/name", checkpoint=ckpt, device="cpu")
 
 
-def test_bad_checkpoint_through_the_cli_is_exit_2(tmp_path: Path) -> None:
+def _cli(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str]:
+    """The CLI's ``main`` in-process: exit code and stderr without panel borders and line wrapping."""
+    from robustlens.cli import main
+
+    code = main(args)
+    return code, " ".join(capsys.readouterr().err.replace("│", " ").split())
+
+
+def test_bad_checkpoint_through_the_cli_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "plan.yaml").write_text(PLAN_YAML)
     notes = _text(tmp_path / "notes.pt")
     args = ["eval", "--plan", str(tmp_path / "plan.yaml"), "--data", "demo:natural"]
     args += ["--model", "openclip:rl-tiny-a", "--checkpoint", str(notes), "--out", str(tmp_path / "run")]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "300"}
-    result = subprocess.run(
-        [sys.executable, "-m", "robustlens", *args, "-j", "0"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    assert "Cannot load checkpoint" in result.stderr and "not a readable weights file" in result.stderr
+    code, err = _cli(capsys, [*args, "-j", "0"])
+    assert code == 2, err
+    assert "Cannot load checkpoint" in err and "not a readable weights file" in err
 
 
 def _unavailable_devices() -> list[str]:
@@ -129,7 +126,9 @@ def test_available_devices_are_returned(device: str) -> None:
     assert pick_device(device).type in ("cpu", "cuda", "mps")
 
 
-def test_unavailable_device_through_the_cli_is_exit_2(tmp_path: Path) -> None:
+def test_unavailable_device_through_the_cli_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "plan.yaml").write_text(PLAN_YAML)
     args = [
         "eval",
@@ -141,15 +140,11 @@ def test_unavailable_device_through_the_cli_is_exit_2(tmp_path: Path) -> None:
         "demo:textile",
     ]
     args += ["--out", str(tmp_path / "run"), "--device", "cuda:7", "-j", "0"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "300"}
-    result = subprocess.run(
-        [sys.executable, "-m", "robustlens", *args], capture_output=True, text=True, env=env, timeout=120
-    )
     if torch.cuda.device_count() > 7:
         pytest.skip("this machine has a cuda:7")
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    assert "'cuda:7'" in result.stderr and "--device auto" in result.stderr
+    code, err = _cli(capsys, args)
+    assert code == 2, err
+    assert "'cuda:7'" in err and "--device auto" in err
     assert not (tmp_path / "run").exists(), "checked before the run folder is created: no debris"
 
 

@@ -1,4 +1,5 @@
-"""Tiny random CLIP, SigLIP and ALIGN models saved with ``save_pretrained``, built from installed packages.
+"""Tiny random CLIP, SigLIP and ALIGN models saved with ``save_pretrained``, built from installed packages
+(and image-only DINOv2 / timm ViT models).
 
 Each folder holds what a real hub model holds (config, safetensors weights, tokenizer, image
 processor), so ``hf:/that/folder`` goes through exactly the code a downloaded model does. Nothing is
@@ -154,4 +155,37 @@ def tiny_align(folder: Path) -> Path:
     return folder
 
 
-BUILDERS = {"clip": tiny_clip, "siglip": tiny_siglip, "align": tiny_align}
+def tiny_dinov2(folder: Path) -> Path:
+    """An image-only DINOv2 (``Dinov2Model``, no tokenizer) with its BitImageProcessor, 32 px input."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.Dinov2Config(**{**VISION, "layerscale_value": 1.0})
+    torch.manual_seed(3)
+    folder.mkdir(parents=True, exist_ok=True)
+    transformers.Dinov2Model(config).save_pretrained(folder)
+    transformers.BitImageProcessor(
+        size={"shortest_edge": 36},
+        crop_size={"height": 32, "width": 32},
+        image_mean=[0.485, 0.456, 0.406],
+        image_std=[0.229, 0.224, 0.225],
+    ).save_pretrained(folder)
+    return folder
+
+
+def tiny_timm_vit(folder: Path) -> Path:
+    """A timm ViT (2 blocks, width 32, 32 px) written with ``timm.models.save_for_hf``."""
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(4)
+    args = {"img_size": 32, "patch_size": 8, "embed_dim": 32, "depth": 2, "num_heads": 2}
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=0, **args)
+    data = {"input_size": (3, 32, 32), "crop_pct": 0.875, "interpolation": "bicubic"}
+    timm.models.save_for_hf(model, str(folder), model_args=args, safe_serialization=True, data_config=data)
+    return folder
+
+
+BUILDERS = {
+    "clip": tiny_clip,
+    "siglip": tiny_siglip,
+    "align": tiny_align,
+    "dinov2": tiny_dinov2,
+    "timm_vit": tiny_timm_vit,
+}

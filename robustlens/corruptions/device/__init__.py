@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar, cast
 
 import numpy as np
 import torch
@@ -90,15 +91,24 @@ Kernel = Callable[[Primitive, Batch], torch.Tensor]
 KERNELS: dict[str, Kernel] = {}
 
 
-def device_kernel(name: str) -> Callable[[Kernel], Kernel]:
-    """Register ``fn`` as the device kernel of the registered primitive ``name``."""
+P = TypeVar("P", bound=Primitive)
 
-    def decorate(fn: Kernel) -> Kernel:
+
+def device_kernel(
+    name: str,
+) -> Callable[[Callable[[P, Batch], torch.Tensor]], Callable[[P, Batch], torch.Tensor]]:
+    """Register ``fn`` as the device kernel of the registered primitive ``name``.
+
+    ``fn`` may annotate its primitive with the concrete class (``prim: GaussianNoise``): the
+    registry only ever calls it with instances of the primitive registered under ``name``.
+    """
+
+    def decorate(fn: Callable[[P, Batch], torch.Tensor]) -> Callable[[P, Batch], torch.Tensor]:
         if name not in REGISTRY:
             raise ValueError(f"device kernel for unknown primitive {name!r}")
         if name in KERNELS:
             raise ValueError(f"device kernel {name!r} registered twice")
-        KERNELS[name] = fn
+        KERNELS[name] = cast(Kernel, fn)
         return fn
 
     return decorate

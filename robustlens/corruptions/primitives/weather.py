@@ -17,6 +17,8 @@ import numpy as np
 from pydantic import Field
 
 from robustlens.corruptions.base import IMAGENET_C, REFERENCE_SIDE, Context, Primitive, register
+from robustlens.corruptions.crystals import blurred_crystals, dendrite_canvas
+from robustlens.corruptions.crystals import dendrites as _dendrites  # noqa: F401  (device kernels)
 from robustlens.corruptions.ops import blend, gaussian, line_kernel, to_float, to_uint8
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -87,7 +89,7 @@ def _fraction(u: np.ndarray) -> np.ndarray:
 def _quantile(values: np.ndarray, q: float) -> float:
     """The ``q`` quantile of an array (linear-time selection, no interpolation)."""
     flat = values.ravel()
-    k = int(np.clip(round(q * (flat.size - 1)), 0, flat.size - 1))
+    k = min(max(int(round(q * (flat.size - 1))), 0), flat.size - 1)  # (np.clip of a scalar is slow)
     return float(np.partition(flat, k)[k])
 
 
@@ -180,31 +182,18 @@ class Snow(Primitive):
         return to_uint8(x)
 
 
-def _dendrites(shape: tuple[int, int], count: int, length: float, rng: np.random.Generator) -> np.ndarray:
-    """Fern-like ice crystals: stems along the 6 directions of hexagonal ice with +-60 deg side branches."""
-    rh, rw = shape
-    org = rng.random((count, 2)) * np.array([rw, rh])
-    theta = np.deg2rad(rng.uniform(0, 60) + 60.0 * rng.integers(0, 6, count) + rng.normal(0, 6, count))
-    size = length * (0.4 + 1.2 * rng.random(count))
-    t = np.array([0.15, 0.3, 0.45, 0.6, 0.75, 0.9])
-    dirs = np.stack([np.cos(theta), np.sin(theta)], 1)
-    starts = org[:, None, :] + (t[None, :, None] * size[:, None, None]) * dirs[:, None, :]
-    blen = (1.0 - t)[None, :] * 0.45 * size[:, None] * (0.5 + 0.5 * rng.random((count, t.size)))
-    tips = org + size[:, None] * dirs
-    b = theta[:, None, None] + np.array([-np.pi / 3, np.pi / 3])[None, :, None]  # both sides at once
-    ends = starts[:, None] + blen[:, None, :, None] * np.stack([np.cos(b), np.sin(b)], -1)
-    # One polyline per crystal (OpenCV's cost is mostly per polyline: 3x faster than one per
-    # branch): each branch is drawn out and back from its start, and the path runs on along the
-    # stem to the next start. The stem, drawn over it through the same starts, hides that run.
-    path = np.stack([starts, ends[:, 0], starts, ends[:, 1], starts], 2).reshape(count, 5 * t.size, 2)
-    stems = np.concatenate([org[:, None], starts, tips[:, None]], 1)
-    canvas = np.zeros((rh, rw), np.uint8)
-    if count == 0:
-        return canvas.astype(np.float32)
-    cv2.polylines(canvas, np.rint(path * 8).astype(np.int32), False, 150, 1, cv2.LINE_8, 3)
-    # LINE_8 rather than LINE_AA: the 0.5 px blur applied after drawing antialiases (and is faster)
-    cv2.polylines(canvas, np.rint(stems * 8).astype(np.int32), False, 255, 1, cv2.LINE_8, 3)
-    return to_float(canvas)
+@lru_cache(maxsize=8)
+def _edge(rh: int, rw: int) -> np.ndarray:
+    """Squared Chebyshev distance from the centre in [0, 1] (frost thickens toward the pane's border)."""
+    yy = np.abs(np.linspace(-1.0, 1.0, rh, dtype=np.float32))[:, None]
+    xx = np.abs(np.linspace(-1.0, 1.0, rw, dtype=np.float32))[None, :]
+    edge = np.square(np.maximum(yy, xx))
+    edge.flags.writeable = False
+    return edge
+
+
+def _clip01(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, 0.0, 1.0, out=x)
 
 
 @register(
@@ -245,20 +234,18 @@ class Frost(Primitive):
         rh, rw = _ref_shape(image)
         rng = ctx.rng
         count = round(self.crystals * rh * rw / REFERENCE_SIDE**2)
-        crystals = gaussian(_dendrites((rh, rw), count, self.crystal_length, rng), 0.5)
+        crystals = blurred_crystals(dendrite_canvas((rh, rw), count, self.crystal_length, rng))
         grain = gaussian(rng.random((rh, rw), dtype=np.float32), 0.8)
-        # single-plane affine steps as one OpenCV pass each (numpy takes two or three)
-        texture = np.clip(cv2.addWeighted(crystals, 1.8, grain, 0.7, -0.05), 0.0, 1.0)
-        yy = np.abs(np.linspace(-1.0, 1.0, rh, dtype=np.float32))[:, None]
-        xx = np.abs(np.linspace(-1.0, 1.0, rw, dtype=np.float32))[None, :]
-        edge = np.square(np.maximum(yy, xx))
-        thick = cv2.addWeighted(edge, 0.5, _fractal((rh, rw), 90.0, rng, octaves=3), 0.5, 0.0)
+        # single-plane affine steps as one OpenCV pass each (numpy takes two or three), clipped in place
+        texture = _clip01(cv2.addWeighted(crystals, 1.8, grain, 0.7, -0.05))
+        thick = cv2.addWeighted(_edge(rh, rw), 0.5, _fractal((rh, rw), 90.0, rng, octaves=3), 0.5, 0.0)
         thr = _quantile(thick, 1.0 - self.coverage)
-        cover = np.clip(cv2.addWeighted(thick, 10.0, thick, 0.0, 0.3 - 10.0 * thr), 0.0, 1.0)
+        cover = _clip01(cv2.addWeighted(thick, 10.0, thick, 0.0, 0.3 - 10.0 * thr))
         weight = cv2.addWeighted(texture, 0.7, texture, 0.0, 0.3)
         alpha = _to_image(cv2.multiply(cover, weight, scale=self.opacity), image)
         dimmed = cv2.convertScaleAbs(image, alpha=self.dim) if self.dim < 1.0 else image
-        x = _mix(dimmed, _soft_blur(dimmed, 1.5), np.minimum(np.float32(1.0), 1.5 * alpha))
+        scatter = alpha * np.float32(1.5)
+        x = _mix(dimmed, _soft_blur(dimmed, 1.5), np.minimum(scatter, np.float32(1.0), out=scatter))
         return _mix(x, self.tint, alpha)
 
 

@@ -1,0 +1,143 @@
+"""Adaptive sampling (``--target-ci-width W``) against a full audit on the demo, side by side.
+
+Runs the demo audit (``robustlens/plans/textile_brief.yaml``: demo:textile and demo:textile-robust on
+the brief's 120 textile test images, the offline expert's plan for the brief) once with every image
+and once per W, and prints per W: the fraction of image encodings used (clean cells included),
+how many cells stopped early, whether every cell's verdict (holds / fails / inconclusive against the
+report's tolerance) and every collapse point equal the full run's, and the cells that differ.
+The issue's target: the same verdicts and collapse points with <= 50% of the encodings.
+
+Usage: python benchmarks/adaptive_sampling.py [--widths 0.1,0.2,0.3] [--floor 20] [--max-images N]
+       [--out DIR] [--json out.json]
+Real runs (no simulation); the full run is reused from --out when it is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import robustlens.evaluation.adaptive as adaptive
+from robustlens.analysis import inspect_failures
+from robustlens.data.sources import open_images
+from robustlens.evaluation.engine import EngineOptions, evaluate
+from robustlens.evaluation.store import CLEAN
+from robustlens.expert.planner import plan_from_brief
+from robustlens.report.verdict import _call, _drop, tolerance_for
+from robustlens.schemas import AuditResult, CorruptionPlan, DomainBrief
+from robustlens.userfiles import load_model
+
+
+def calls(result: AuditResult) -> dict[tuple[str, str, float], str]:
+    """Every corrupted cell's verdict (holds / fails / inconclusive), as the report computes it."""
+    tol, _, _ = tolerance_for(result)
+    out = {}
+    for model in result.models:
+        clean = result.cell(model, CLEAN, 0.0)
+        for c in result.cells:
+            if c.model_id == model and c.corruption != CLEAN:
+                mv = _drop(c, clean, tol.metric)
+                out[(model, c.corruption, c.severity)] = (
+                    "unknown" if mv is None else _call(c.corruption, c.severity, mv, tol).status
+                )
+    return out
+
+
+def collapses(result: AuditResult, run: Path) -> dict[tuple[str, str], float | None]:
+    analysis = inspect_failures(result, run)
+    return {(p.model_id, p.corruption): p.severity for p in analysis.collapse_points}
+
+
+def encodings(result: AuditResult) -> int:
+    return sum(c.n_images for c in result.cells)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--widths", default="0.1,0.2,0.3")
+    ap.add_argument("--floor", type=int, default=adaptive.FLOOR_PER_CLASS, help="images per class")
+    ap.add_argument("--max-images", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("runs/bench-adaptive"))
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    adaptive.FLOOR_PER_CLASS = args.floor
+    adaptive.MIN_IMAGES = min(adaptive.MIN_IMAGES, 2 * args.floor)
+    brief = load_model(DomainBrief, Path(str(files("robustlens") / "plans" / "textile_brief.yaml")))
+    n = args.max_images or brief.budget.max_images
+    stored = args.out / "full" / "manifest.json"  # the full run's plan: the planner may have changed since
+    plan = (
+        CorruptionPlan.model_validate(json.loads(stored.read_text())["plan"])
+        if stored.exists()
+        else plan_from_brief(brief)
+    )
+    images = open_images("demo:textile", class_names=brief.labels, max_images=n, seed=brief.seed)
+
+    def run(width: float | None) -> tuple[AuditResult, Path, float]:
+        out = args.out / ("full" if width is None else f"w{width:g}-floor{args.floor}")
+        start = time.perf_counter()
+        result = evaluate(
+            plan,
+            open_images("demo:textile", class_names=brief.labels, max_images=n, seed=brief.seed),
+            brief.models,
+            out,
+            reference=brief.reference_model,
+            brief=brief,
+            options=EngineOptions(target_ci_width=width),
+        )
+        return result, out, time.perf_counter() - start
+
+    full, full_dir, full_s = run(None)
+    base_calls, base_collapse = calls(full), collapses(full, full_dir)
+    print(
+        f"demo: {len(brief.models)} models, {len(plan.specs)} corruptions x {len(plan.severities)} "
+        f"severities, {len(images.items)} images; floor {args.floor}/class"
+    )
+    print(f"full: {encodings(full)} encodings, {full_s:.0f} s; verdicts {_count(base_calls)}")
+    print(f"{'W':>5} {'encodings':>10} {'fraction':>8} {'early':>6} {'verdicts':>9} {'collapse':>9} {'s':>5}")
+    rows: list[dict[str, Any]] = []
+    for width in [float(w) for w in args.widths.split(",")]:
+        result, out, seconds = run(width)
+        got, got_collapse = calls(result), collapses(result, out)
+        diff = {k: (base_calls[k], got[k]) for k in base_calls if got.get(k) != base_calls[k]}
+        cdiff = {k: (base_collapse.get(k), v) for k, v in got_collapse.items() if base_collapse.get(k) != v}
+        total = max(c.n_images for c in result.cells)
+        early = sum(c.n_images < total for c in result.cells if c.corruption != CLEAN)
+        frac = encodings(result) / encodings(full)
+        print(
+            f"{width:>5g} {encodings(result):>10} {frac:>8.3f} {early:>6} "
+            f"{'same' if not diff else len(diff):>9} {'same' if not cdiff else len(cdiff):>9} {seconds:>5.0f}"
+        )
+        for k, v in diff.items():
+            print(f"      verdict {k}: full {v[0]} -> adaptive {v[1]}")
+        for where, (was, now) in cdiff.items():
+            print(f"      collapse {where}: full {was} -> adaptive {now}")
+        rows.append(
+            {
+                "width": width,
+                "floor_per_class": args.floor,
+                "encodings": encodings(result),
+                "fraction": round(frac, 4),
+                "cells_stopped_early": early,
+                "verdict_changes": [[*k, *v] for k, v in diff.items()],
+                "collapse_changes": [[*where, was, now] for where, (was, now) in cdiff.items()],
+                "seconds": round(seconds, 1),
+            }
+        )
+    if args.json:
+        args.json.write_text(json.dumps({"full_encodings": encodings(full), "rows": rows}, indent=2))
+
+
+def _count(c: dict[Any, str]) -> str:
+    return ", ".join(f"{s} {sum(v == s for v in c.values())}" for s in ("holds", "fails", "inconclusive"))
+
+
+if __name__ == "__main__":
+    main()

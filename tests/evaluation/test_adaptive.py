@@ -1,0 +1,195 @@
+"""Adaptive sampling (``--target-ci-width``): real engine runs of the bundled demo model on demo images."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import robustlens.evaluation.adaptive as AD
+from robustlens.data.sources import open_images
+from robustlens.errors import UserInputError
+from robustlens.evaluation.engine import EngineOptions, evaluate
+from robustlens.evaluation.store import CLEAN, RunStore
+from robustlens.evaluation.subsets import SubsetResamples, shared_resamples
+from robustlens.schemas import AuditResult, CorruptionPlan
+
+MODEL = "demo:textile"
+FLOOR = 3  # per class (24 images, 8 per class: the floor is 9 images)
+WIDTH = 0.3
+PLAN = {
+    "seed": 5,
+    "severities": [1],
+    "specs": [
+        {"name": "noise", "rationale": "sensor noise", "recipe": [{"name": "gaussian_noise"}]},
+        {"name": "blur", "rationale": "defocus", "recipe": [{"name": "defocus_blur"}]},
+    ],
+}
+
+
+def _evaluate(out: Path, cache: Path, width: float | None = WIDTH) -> AuditResult:
+    images = open_images("demo:textile", max_images=24, seed=0)
+    options = EngineOptions(
+        workers=0, n_boot=200, batch_size=4, target_ci_width=width, cache_dir=cache, device="cpu"
+    )
+    return evaluate(CorruptionPlan.model_validate(PLAN), images, [MODEL], out, options=options)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, AuditResult]:
+    root = tmp_path_factory.mktemp("adaptive")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(AD, "FLOOR_PER_CLASS", FLOOR)
+        mp.setattr(AD, "MIN_IMAGES", 3 * FLOOR)
+        result = _evaluate(root / "run", root / "cache")
+    return root / "run", result
+
+
+def _cells(result: AuditResult) -> list[Any]:
+    return [c for c in result.cells if c.corruption != CLEAN]
+
+
+def test_cells_stop_early_and_floors_hold(run: tuple[Path, AuditResult]) -> None:
+    out, result = run
+    store = RunStore(out)
+    sizes = Counter(r["label"] for r in store.read_records(MODEL, CLEAN, 0.0))
+    used = {(c.corruption, c.severity): c.n_images for c in _cells(result)}
+    assert min(used.values()) < 24, used
+    for corruption, severity in used:
+        records = store.read_records(MODEL, corruption, severity)
+        per_class = Counter(r["label"] for r in records)
+        assert all(per_class[k] >= min(FLOOR, n) for k, n in sizes.items()), (corruption, per_class)
+        assert len(np.load(store.embeddings_path(MODEL, corruption, severity))) == len(records)
+    timings = {(t["corruption"], t["severity"]): t for t in store.timings()}
+    for key, n in used.items():
+        assert timings[key]["images_used"] == n and timings[key]["images_total"] == 24
+        assert timings[key]["stopped"] in ("narrow", "decided", "all")
+    early = [t["stopped"] for key, t in timings.items() if used[key] < 24]
+    assert early and set(early) <= {"narrow", "decided"}  # "all" only for cells that used every image
+
+
+def test_subset_drop_is_paired_with_clean_and_is_the_stop_rule_interval(
+    run: tuple[Path, AuditResult],
+) -> None:
+    out, result = run
+    store = RunStore(out)
+    clean = store.read_records(MODEL, CLEAN, 0.0)
+    cell = min(_cells(result), key=lambda c: c.n_images)
+    records = store.read_records(MODEL, cell.corruption, cell.severity)
+    pos = {r["id"]: k for k, r in enumerate(clean)}
+    positions = np.array([pos[r["id"]] for r in records])
+    assert list(positions) == sorted(positions)  # stored in image order
+    paired = np.mean([clean[p]["pred"] == clean[p]["label"] for p in positions]) - np.mean(
+        [r["pred"] == r["label"] for r in records]
+    )
+    drop = cell.metrics["accuracy_drop"]
+    assert drop.value == pytest.approx(paired, abs=1e-6)
+    rule = AD.StopRule(clean, 3, 5, 200, "accuracy_drop", 0.05)
+    assert rule.interval(records, positions) == drop  # what the run stopped on is what the report shows
+
+
+def test_report_says_so(run: tuple[Path, AuditResult]) -> None:
+    from robustlens.report.render import write_report
+
+    out, result = run
+    written = write_report(out, ["md", "csv"])
+    lo, hi = min(c.n_images for c in _cells(result)), max(c.n_images for c in _cells(result))
+    early = sum(c.n_images < 24 for c in _cells(result))
+    line = f"adaptive sampling: target width 0.3; cells used {lo}..{hi} of 24 images; {early} cell"
+    assert line in written["md"].read_text()
+    rows = list(csv.DictReader(written["csv"].open()))
+    assert {int(r["n_images"]) for r in rows if r["corruption"] != CLEAN} == {
+        c.n_images for c in _cells(result)
+    }
+
+
+def test_unfinished_cell_restarts_to_the_same_files_and_width_is_identity(
+    run: tuple[Path, AuditResult], tmp_path: Path
+) -> None:
+    out, result = run
+    store = RunStore(out)
+    cell = max(_cells(result), key=lambda c: c.n_images)
+    paths = [store.records_path(MODEL, cell.corruption, cell.severity)]
+    paths.append(store.embeddings_path(MODEL, cell.corruption, cell.severity))
+    before = [p.read_bytes() for p in [*paths, out / "result.json"]]
+    for p in paths:
+        p.unlink()  # the cell never finished
+    (out / "result.json").unlink()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(AD, "FLOOR_PER_CLASS", FLOOR)
+        mp.setattr(AD, "MIN_IMAGES", 3 * FLOOR)
+        _evaluate(out, tmp_path / "cache")
+        with pytest.raises(UserInputError, match="target_ci_width"):
+            _evaluate(out, tmp_path / "cache", width=0.2)  # other widths are other cells
+    assert [p.read_bytes() for p in [*paths, out / "result.json"]] == before
+
+
+def test_order_is_stratified_and_seeded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(AD, "MIN_IMAGES", 0)
+    labels = [0] * 10 + [1] * 4 + [2] * 6
+    order = AD.sampling_order(labels, seed=1)
+    assert sorted(order.tolist()) == list(range(20))
+    assert order.tolist() == AD.sampling_order(labels, seed=1).tolist()
+    assert order.tolist() != AD.sampling_order(labels, seed=2).tolist()
+    for k in range(1, 21):  # every prefix keeps the class mix (10 : 4 : 6) within one image
+        counts = Counter(labels[p] for p in order[:k])
+        assert all(abs(counts[c] - k * share) < 1 for c, share in ((0, 0.5), (1, 0.2), (2, 0.3)))
+    floor = AD.floor_size(order, labels, per_class=5)  # class 1 has 4: all of them; 5 of the others
+    assert (
+        min(Counter(labels[p] for p in order[:floor]).get(c, 0) - need for c, need in enumerate((5, 4, 5)))
+        == 0
+    )
+    before = Counter(labels[p] for p in order[: floor - 1])
+    assert any(before[c] < need for c, need in enumerate((5, 4, 5)))  # the shortest such prefix
+    assert AD.schedule(10, 100, 8) == [10, 18, 26, 34, 43, 54, 68, 85, 100]
+    free = AD.sampling_order([None] * 7, seed=1)
+    assert sorted(free.tolist()) == list(range(7))
+
+
+def test_subset_resamples_extend_the_shared_draws() -> None:
+    shared = shared_resamples(seed=3, n=50, n_boot=100)
+    subsets = SubsetResamples(3, shared)
+    assert subsets.local(np.arange(50)) is shared  # full cells: the run's own resamples
+    positions = np.array([1, 4, 9, 20, 33, 41])
+    rows = subsets.local(positions)
+    assert rows.shape == (100, 6) and rows.min() >= 0 and rows.max() <= 5
+    first = shared[0][np.isin(shared[0], positions)][:6]  # the first shared draws in the subset
+    assert positions[rows[0, : len(first)]].tolist() == first.tolist()
+    again = SubsetResamples(3, shared_resamples(seed=3, n=50, n_boot=100)).local(positions)
+    assert np.array_equal(rows, again)
+
+
+def test_stop_rule_calls_clear_cells_and_waits_on_close_ones() -> None:
+    clean = [
+        {"id": str(i), "label": i % 2, "pred": i % 2, "conf": 0.9, "cos": 1.0, "l2": 0.0} for i in range(80)
+    ]
+    rule = AD.StopRule(clean, 2, 0, 200, "accuracy_drop", 0.05)
+    first = np.arange(20)
+
+    def wrong(positions: np.ndarray, k: int) -> list[dict[str, Any]]:  # the first k images flip
+        flip = [(p, 1 - clean[p]["label"] if n < k else clean[p]["pred"]) for n, p in enumerate(positions)]
+        return [{**clean[p], "pred": pred, "clean_pred": clean[p]["pred"]} for p, pred in flip]
+
+    assert rule.interval(wrong(first, 20), first).value == 1.0
+    assert rule.check(wrong(first, 20), first, 0.1) == "decided"  # every image wrong: fails, collapsed
+    assert rule.check(wrong(first, 20), first, 0.2) == "narrow"  # [1, 1], at the 3/20 resolution
+    # no image changed in 20: a [0, 0] bootstrap interval, but 0 of 20 still allows 3/20 > 0.05
+    assert rule.interval(wrong(first, 0), first).ci_high == 0.0
+    assert rule.check(wrong(first, 0), first, 0.1) is None
+    assert rule.check(wrong(first, 0), first, 0.2) is None  # narrow enough, but not clearly within
+    every = np.arange(80)
+    assert rule.check(wrong(every, 0), every, 0.1) == "narrow"  # 3/80 <= 0.05: clearly holds
+    assert rule.check(wrong(every, 0), every, 0.02) == "decided"  # no collapse either
+    assert rule.check(wrong(first, 3), first, 0.1) is None  # drop 0.15 [0, 0.3]: straddles
+    # half wrong: fails the tolerance clearly, but accuracy 0.5 sits on the collapse threshold
+    assert rule.check(wrong(first, 10), first, 0.3) is None
+    assert rule.check(wrong(first, 18), first, 0.1) == "decided"  # wide, but clear on both counts
+    free = AD.StopRule([{k: v for k, v in r.items() if k != "label"} | {"label": None} for r in clean],
+                       0, 0, 200, "accuracy_drop", 0.05)  # fmt: skip
+    assert free.metric == "lfp"
+    assert AD.tolerance({"brief": {"tolerance": {"metric": "lfp", "max": 0.2}}}, True) == ("lfp", 0.2)
+    assert AD.tolerance({}, False) == ("lfp", 0.1)
