@@ -27,7 +27,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import skimage.data
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,14 +34,8 @@ from robustlens.corruptions import REGISTRY, single
 from robustlens.corruptions.device import KERNELS, _load_kernels, corrupt_batch
 from robustlens.corruptions.seeding import corruption_seed
 
-
-def images(size: int) -> list[np.ndarray]:
-    raw = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea(), skimage.data.rocket()]
-    out = []
-    for im in raw:
-        s = min(im.shape[:2])
-        out.append(cv2.resize(np.ascontiguousarray(im[:s, :s]), (size, size), interpolation=cv2.INTER_AREA))
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corruption_speed import images
 
 
 def numpy_rate(name: str, pics: list[np.ndarray], severity: float, seconds: float) -> float:

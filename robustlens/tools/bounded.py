@@ -14,7 +14,15 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from robustlens.schemas import SCHEMA_VERSION, Budget, CorruptionSpec, DomainBrief, ImageSource, PrimitiveCall
+from robustlens.schemas import (
+    SCHEMA_VERSION,
+    Budget,
+    CorruptionSpec,
+    DomainBrief,
+    Execution,
+    ImageSource,
+    PrimitiveCall,
+)
 
 SHORT = 200  # names, labels, conditions, model ids
 TEXT = 4_000  # free texts: descriptions, rationales, notes, narratives
@@ -60,6 +68,12 @@ class ToolImageSource(ImageSource):
     class_names: list[Short] | None = Field(None, max_length=1_000)
 
 
+class ToolExecution(Execution):
+    """Execution settings as the LLM may submit them: no cluster address (that comes from the user)."""
+
+    ray_address: None = Field(None, description="always empty: the cluster address comes from the user")
+
+
 class ToolBrief(DomainBrief):
     """The brief as the LLM may submit it: bounded, and without local weights (``checkpoints``
     come from the user's brief file or flags, never from the LLM)."""
@@ -84,6 +98,8 @@ class ToolBrief(DomainBrief):
     chain: dict[Short, bool | Short | Annotated[list[Short], Field(max_length=16)]] = Field(
         default_factory=dict, max_length=8, description="leave empty: the user confirms the imaging chain"
     )
+    execution: ToolExecution = Field(default_factory=ToolExecution)
+    ood: Short | None = Field(None, description="OOD set, only if the user named one (demo:natural)")
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
     def to_schema(self) -> DomainBrief:

@@ -22,7 +22,6 @@ from robustlens.corruptions.device._layers import (
     ref_shape,
     resize,
 )
-from robustlens.corruptions.primitives.weather import _fractal
 from robustlens.corruptions.primitives.weather_light import _GHOST_TINTS, Shadow, SunFlare
 
 
@@ -82,32 +81,12 @@ def _sun_flare(prim: Primitive, batch: Batch) -> torch.Tensor:
     return 1.0 - (1.0 - batch.images) * (1.0 - resize(layer, h, w))
 
 
-def _shadow_value(prim: Shadow, rh: int, rw: int, rng: np.random.Generator) -> np.ndarray:
-    """The shadow caster's field (reference grid): ``Shadow.apply``'s steps, same draws."""
-    foliage = rng.random() < 0.5 if prim.style == "mixed" else prim.style == "foliage"
-    if foliage:
-        value = _fractal((rh, rw), 70.0, rng, octaves=5, roughness=0.7)
-    else:
-        theta = float(rng.uniform(0, 2 * np.pi))
-        xs = np.arange(rw, dtype=np.float32)[None, :] / np.float32(max(rh, rw))
-        ys = np.arange(rh, dtype=np.float32)[:, None] / np.float32(max(rh, rw))
-        p = xs * np.float32(np.cos(theta)) + ys * np.float32(np.sin(theta))
-        q = ys * np.float32(np.cos(theta)) - xs * np.float32(np.sin(theta))
-        steps = int(rng.integers(2, 6))
-        edges = np.sort(rng.uniform(float(q.min()), float(q.max()), steps))
-        heights = rng.uniform(-0.2, 0.2, steps + 1).astype(np.float32)
-        slopes = rng.uniform(-0.3, 0.3, steps + 1).astype(np.float32)
-        seg = np.searchsorted(edges, q)
-        value = p + heights[seg] + slopes[seg] * q
-    return value
-
-
 @device_kernel("shadow")
 def _shadow(prim: Primitive, batch: Batch) -> torch.Tensor:
     assert isinstance(prim, Shadow)
     h, w = batch.images.shape[-2:]
     rh, rw = ref_shape(h, w)
-    value = host([_shadow_value(prim, rh, rw, r) for r in batch.rngs], batch.device)
+    value = host([prim.field(rh, rw, r) for r in batch.rngs], batch.device)
     masks = (value < quantile_k(value, prim.coverage).view(-1, 1, 1, 1)).float()
     shade = resize(gaussian(masks, prim.penumbra), h, w) * prim.darkness
     return batch.images * (1.0 - shade * colour((1.0, 0.95, 0.85), batch.device))

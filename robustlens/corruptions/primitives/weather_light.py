@@ -122,24 +122,27 @@ class Shadow(Primitive):
     )
     penumbra: float = Field(1.5, ge=0.0, le=20.0, description="softness of the shadow edge in px at 224 px")
 
-    def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
-        rh, rw = _ref_shape(image)
-        rng = ctx.rng
+    def field(self, rh: int, rw: int, rng: np.random.Generator) -> np.ndarray:
+        """The shadow caster's field on the reference grid (shared with the device kernel, so both
+        make the same draws): foliage is a fractal; a building is stepped rooflines at an angle."""
         foliage = rng.random() < 0.5 if self.style == "mixed" else self.style == "foliage"
         if foliage:
-            value = _fractal((rh, rw), 70.0, rng, octaves=5, roughness=0.7)
-        else:
-            theta = float(rng.uniform(0, 2 * np.pi))
-            xs = np.arange(rw, dtype=np.float32)[None, :] / np.float32(max(rh, rw))
-            ys = np.arange(rh, dtype=np.float32)[:, None] / np.float32(max(rh, rw))
-            p = xs * np.float32(np.cos(theta)) + ys * np.float32(np.sin(theta))
-            q = ys * np.float32(np.cos(theta)) - xs * np.float32(np.sin(theta))
-            steps = int(rng.integers(2, 6))
-            edges = np.sort(rng.uniform(float(q.min()), float(q.max()), steps))
-            heights = rng.uniform(-0.2, 0.2, steps + 1).astype(np.float32)
-            slopes = rng.uniform(-0.3, 0.3, steps + 1).astype(np.float32)
-            seg = np.searchsorted(edges, q)
-            value = p + heights[seg] + slopes[seg] * q
+            return _fractal((rh, rw), 70.0, rng, octaves=5, roughness=0.7)
+        theta = float(rng.uniform(0, 2 * np.pi))
+        xs = np.arange(rw, dtype=np.float32)[None, :] / np.float32(max(rh, rw))
+        ys = np.arange(rh, dtype=np.float32)[:, None] / np.float32(max(rh, rw))
+        p = xs * np.float32(np.cos(theta)) + ys * np.float32(np.sin(theta))
+        q = ys * np.float32(np.cos(theta)) - xs * np.float32(np.sin(theta))
+        steps = int(rng.integers(2, 6))
+        edges = np.sort(rng.uniform(float(q.min()), float(q.max()), steps))
+        heights = rng.uniform(-0.2, 0.2, steps + 1).astype(np.float32)
+        slopes = rng.uniform(-0.3, 0.3, steps + 1).astype(np.float32)
+        seg = np.searchsorted(edges, q)
+        return p + heights[seg] + slopes[seg] * q
+
+    def apply(self, image: np.ndarray, ctx: Context) -> np.ndarray:
+        rh, rw = _ref_shape(image)
+        value = self.field(rh, rw, ctx.rng)
         thr = _quantile(value, self.coverage)
         mask = gaussian((value < thr).astype(np.float32), self.penumbra)
         shade = _to_image(mask, image)[:, :, None] * np.float32(self.darkness)
