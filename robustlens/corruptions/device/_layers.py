@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from robustlens.corruptions.base import REFERENCE_SIDE
-from robustlens.corruptions.device._ops import resize_area
+from robustlens.corruptions.device._ops import pad, resize_area
 
 # OpenCV border names -> how an out-of-range index is folded back into 0..n-1
 BORDERS = ("reflect", "reflect101", "replicate", "constant")
@@ -64,28 +64,6 @@ def mix(x: torch.Tensor, other: torch.Tensor, alpha: torch.Tensor | float) -> to
 def u8(x: torch.Tensor) -> torch.Tensor:
     """Round and saturate to the 256 levels of uint8, staying float in [0, 1] (an OpenCV uint8 result)."""
     return torch.round(x.clamp(0.0, 1.0) * 255.0) / 255.0
-
-
-def _fold(n: int, lo: int, hi: int, border: str, device: torch.device) -> torch.Tensor:
-    """Source indices of positions ``-lo .. n + hi - 1`` under an OpenCV border mode."""
-    i = torch.arange(-lo, n + hi, device=device)
-    if border == "replicate" or n == 1:
-        return i.clamp(0, n - 1)
-    if border == "reflect101":
-        period = 2 * n - 2
-        j = torch.remainder(i, period)
-        return torch.where(j >= n, period - j, j)
-    j = torch.remainder(i, 2 * n)  # "reflect": fedcba|abcdef|fedcba
-    return torch.where(j >= n, 2 * n - 1 - j, j)
-
-
-def pad(x: torch.Tensor, top: int, bottom: int, left: int, right: int, border: str) -> torch.Tensor:
-    """Pad the last two dims with an OpenCV border mode (``constant`` pads zeros)."""
-    if border == "constant":
-        return F.pad(x, (left, right, top, bottom))
-    h, w = x.shape[-2:]
-    x = x.index_select(-2, _fold(h, top, bottom, border, x.device))
-    return x.index_select(-1, _fold(w, left, right, border, x.device))
 
 
 @lru_cache(maxsize=64)

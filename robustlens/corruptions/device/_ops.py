@@ -22,19 +22,27 @@ Border = Literal["reflect", "replicate"]
 _FFT_MIN_TAPS = 48  # as ops.fft_filter: below this many taps direct correlation is cheaper
 
 
-def _border_index(n: int, before: int, after: int, border: Border, device: torch.device) -> torch.Tensor:
-    """Source indices of a padded axis: OpenCV ``BORDER_REFLECT`` (``cba|abc|cba``) or replicate."""
+def _border_index(n: int, before: int, after: int, border: str, device: torch.device) -> torch.Tensor:
+    """Source indices of positions ``-before .. n + after - 1`` under an OpenCV border mode:
+    ``reflect`` (``cba|abc|cba``), ``reflect101`` (``dcb|abcd|cba``) or ``replicate``."""
     i = torch.arange(-before, n + after, device=device)
-    if border == "replicate":
+    if border == "replicate" or n == 1:
         return i.clamp(0, n - 1)
+    if border == "reflect101":
+        period = 2 * n - 2
+        j = torch.remainder(i, period)
+        return torch.where(j >= n, period - j, j)
     j = torch.remainder(i, 2 * n)
     return torch.where(j >= n, 2 * n - 1 - j, j)
 
 
 def pad(
-    x: torch.Tensor, top: int, bottom: int, left: int, right: int, border: Border = "reflect"
+    x: torch.Tensor, top: int, bottom: int, left: int, right: int, border: str = "reflect"
 ) -> torch.Tensor:
-    """Pad the last two axes like ``cv2.copyMakeBorder`` (any pad width, also wider than the image)."""
+    """Pad the last two axes like ``cv2.copyMakeBorder`` (any pad width, also wider than the image;
+    ``constant`` pads zeros)."""
+    if border == "constant":
+        return F.pad(x, (left, right, top, bottom))
     h, w = x.shape[-2], x.shape[-1]
     iy = _border_index(h, top, bottom, border, x.device)
     ix = _border_index(w, left, right, border, x.device)
