@@ -1,0 +1,80 @@
+"""Match the deployment conditions a user names to the knowledge base's conditions.
+
+Conditions the user names are always considered by the planner (never thrown away for being outside
+a matched domain), so the matcher's bar is lower than the one for chain facts: lexical first, then
+the MiniLM sentence model (``phrases.match_phrases``). Kept apart from ``chain.py`` (which infers
+the physical facts of the imaging chain) because the two are tuned and tested separately.
+"""
+
+from __future__ import annotations
+
+from robustlens.expert.cues import _clean
+from robustlens.expert.facts import ConditionMatch
+from robustlens.expert.phrases import PhraseMatch, content_stems, match_phrases, split_phrases
+from robustlens.schemas import DomainBrief
+
+__all__ = ["condition_clauses", "match_conditions"]
+
+CONDITION_THRESHOLD = 0.55  # a named condition is always considered, so its bar is lower
+CONDITION_TOP_K = 2
+SECOND_MARGIN = 0.03  # a second semantic condition must score this close to the first
+LEXICAL_ONLY = 1.01  # a threshold no cosine reaches: lexical matching only
+
+
+def condition_clauses(brief: DomainBrief) -> list[str]:
+    """The clauses of the brief's deployment conditions as the condition matcher sees them."""
+    return _clean(c for text in brief.deployment_conditions for c in split_phrases(text))
+
+
+def match_conditions(
+    brief: DomainBrief, conditions: dict[str, list[str]] | None = None
+) -> tuple[list[ConditionMatch], list[str]]:
+    """The knowledge-base conditions the user named, in the order named, and those ruled out ("no rain").
+
+    Each deployment condition is matched (lexical, then semantic); the imaging setup's clauses are
+    matched lexically only (it describes the optics: "fisheye lens", "infrared night vision"). A
+    one-word condition name is not an example by itself ("over the water" is not turbid ``water``);
+    a clause names one condition, plus a second only when that is as direct (see ``_second``); a
+    negated clause rules out only its best match ("no rain" does not rule out clouds).
+    """
+    vocab = conditions if conditions is not None else _kb_conditions()
+    labels = {c: [*([c.replace("_", " ")] if "_" in c else []), *phrases] for c, phrases in vocab.items()}
+    clauses = condition_clauses(brief)
+    setup = [c for c in _clean(split_phrases(brief.imaging_setup)) if c not in clauses]
+    matches = match_phrases(clauses, labels, threshold=CONDITION_THRESHOLD, top_k=CONDITION_TOP_K)
+    matches += match_phrases(setup, labels, threshold=LEXICAL_ONLY, top_k=CONDITION_TOP_K)
+    by_clause: dict[str, list[PhraseMatch]] = {}
+    for m in matches:
+        by_clause.setdefault(m.phrase, []).append(m)
+    named: list[ConditionMatch] = []
+    negated: list[str] = []
+    for hits in by_clause.values():
+        first, *others = hits
+        kept = [first, *(m for m in others[:1] if _second(first, m))]
+        for m in kept:
+            if m.negated:
+                negated.append(m.label)
+            else:
+                score = min(1.0, max(0.0, m.score))
+                named.append(ConditionMatch(phrase=m.phrase, condition=m.label, score=score, method=m.method))
+    return named, list(dict.fromkeys(negated))
+
+
+def _second(first: PhraseMatch, m: PhraseMatch) -> bool:
+    """Whether a clause's second match names a second condition rather than echoing the first.
+
+    Kept only when neither is negated and it is as direct as the first: a lexical hit on words the
+    first hit does not already use ("noisy images on older tubes": low SNR and ageing; but "dark
+    corners" is not also "dark" night), or a semantic score within SECOND_MARGIN of a semantic first.
+    """
+    if first.negated or m.negated or first.method != m.method:
+        return False
+    if m.method == "lexical":
+        return not content_stems(m.example) <= content_stems(first.example)
+    return m.score >= first.score - SECOND_MARGIN
+
+
+def _kb_conditions() -> dict[str, list[str]]:
+    from robustlens.expert.knowledge import load_knowledge
+
+    return load_knowledge().conditions
