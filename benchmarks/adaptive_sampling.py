@@ -8,8 +8,11 @@ report's tolerance) and every collapse point equal the full run's, and the cells
 The issue's target: the same verdicts and collapse points with <= 50% of the encodings.
 
 Usage: python benchmarks/adaptive_sampling.py [--widths 0.1,0.2,0.3] [--floor 20] [--max-images N]
-       [--out DIR] [--json out.json]
-Real runs (no simulation); the full run is reused from --out when it is there.
+       [--out DIR] [--json out.json] [--cells]
+Real runs (no simulation); the full run is reused from --out when it is there. ``--cells`` prints
+every cell: its full-run verdict and interval, the images the adaptive run used and why it stopped
+("narrow", "decided", "futile", "all": see ``evaluation.adaptive``). ``--max-images 400`` takes every
+test image of the demo (the larger set the issue asks to verify on).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import robustlens.evaluation.adaptive as adaptive
 from robustlens.analysis import inspect_failures
 from robustlens.data.sources import open_images
 from robustlens.evaluation.engine import EngineOptions, evaluate
-from robustlens.evaluation.store import CLEAN
+from robustlens.evaluation.store import CLEAN, RunStore
 from robustlens.expert.planner import plan_from_brief
 from robustlens.report.verdict import _call, _drop, tolerance_for
 from robustlens.schemas import AuditResult, CorruptionPlan, DomainBrief
@@ -67,6 +70,7 @@ def main() -> None:
     ap.add_argument("--max-images", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("runs/bench-adaptive"))
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--cells", action="store_true", help="print every cell's use and stop reason")
     args = ap.parse_args()
     adaptive.FLOOR_PER_CLASS = args.floor
     adaptive.MIN_IMAGES = min(adaptive.MIN_IMAGES, 2 * args.floor)
@@ -101,7 +105,10 @@ def main() -> None:
         f"severities, {len(images.items)} images; floor {args.floor}/class"
     )
     print(f"full: {encodings(full)} encodings, {full_s:.0f} s; verdicts {_count(base_calls)}")
-    print(f"{'W':>5} {'encodings':>10} {'fraction':>8} {'early':>6} {'verdicts':>9} {'collapse':>9} {'s':>5}")
+    print(
+        f"{'W':>5} {'encodings':>10} {'fraction':>8} {'early':>6} {'futile':>6} "
+        f"{'verdicts':>9} {'collapse':>9} {'s':>5}"
+    )
     rows: list[dict[str, Any]] = []
     for width in [float(w) for w in args.widths.split(",")]:
         result, out, seconds = run(width)
@@ -111,12 +118,16 @@ def main() -> None:
         total = max(c.n_images for c in result.cells)
         early = sum(c.n_images < total for c in result.cells if c.corruption != CLEAN)
         frac = encodings(result) / encodings(full)
+        stops = {(t["model"], t["corruption"], t["severity"]): t for t in RunStore(out).timings()}
+        futile = sum(t.get("stopped") == "futile" for t in stops.values())
         print(
-            f"{width:>5g} {encodings(result):>10} {frac:>8.3f} {early:>6} "
+            f"{width:>5g} {encodings(result):>10} {frac:>8.3f} {early:>6} {futile:>6} "
             f"{'same' if not diff else len(diff):>9} {'same' if not cdiff else len(cdiff):>9} {seconds:>5.0f}"
         )
         for k, v in diff.items():
             print(f"      verdict {k}: full {v[0]} -> adaptive {v[1]}")
+        if args.cells:
+            _cells(full, result, stops, base_calls, got)
         for where, (was, now) in cdiff.items():
             print(f"      collapse {where}: full {was} -> adaptive {now}")
         rows.append(
@@ -126,6 +137,7 @@ def main() -> None:
                 "encodings": encodings(result),
                 "fraction": round(frac, 4),
                 "cells_stopped_early": early,
+                "cells_futile": futile,
                 "verdict_changes": [[*k, *v] for k, v in diff.items()],
                 "collapse_changes": [[*where, was, now] for where, (was, now) in cdiff.items()],
                 "seconds": round(seconds, 1),
@@ -133,6 +145,28 @@ def main() -> None:
         )
     if args.json:
         args.json.write_text(json.dumps({"full_encodings": encodings(full), "rows": rows}, indent=2))
+
+
+def _cells(
+    full: AuditResult,
+    result: AuditResult,
+    stops: dict[tuple[str, str, float], dict[str, Any]],
+    base: dict[tuple[str, str, float], str],
+    got: dict[tuple[str, str, float], str],
+) -> None:
+    """One line per corrupted cell: what costs the encodings."""
+    tol, _, _ = tolerance_for(full)
+    for key, call in base.items():
+        model, corruption, severity = key
+        mv = _drop(full.cell(model, corruption, severity), full.cell(model, CLEAN, 0.0), tol.metric)
+        acc = full.cell(model, corruption, severity).metrics.get("accuracy")
+        accuracy = acc.value if acc else float("nan")
+        t = stops.get(key, {})
+        print(
+            f"      {model[:20]:<20} {corruption[:18]:<18} {severity:>3g}  full {call:<12} "
+            f"{mv.value:6.3f} [{mv.ci_low:6.3f}, {mv.ci_high:6.3f}] acc {accuracy:.2f}"
+            f"  used {t.get('images_used', '?'):>4} {t.get('stopped', '?'):<8} {got.get(key)}"
+        )
 
 
 def _count(c: dict[Any, str]) -> str:

@@ -102,10 +102,27 @@ def main() -> None:
         ref = float("nan") if args.no_numpy else numpy_rate(name, pics, args.severity, args.seconds / 2)
         rows.append({"name": name, "family": REGISTRY[name].family, "device": dev, "numpy": ref})
         print(f"{name:22s} {REGISTRY[name].family:10s} {dev:13.0f} {ref:12.0f} {dev / ref:7.2f}", flush=True)
+    overall = summary(rows)
+    if overall:
+        print(
+            f"overall: geometric mean {overall['geomean']:.0f} img/s per kernel; every kernel once "
+            f"per image {overall['all_kernels']:.2f} img/s"
+        )
     missing = sorted(set(REGISTRY) - set(KERNELS))
     print(f"{len(rows)} kernels; no device kernel: {', '.join(missing) or 'none'}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"device": label, "batch": args.batch, "rows": rows}, indent=1))
+        payload = {"device": label, "batch": args.batch, "rows": rows, "overall": overall}
+        Path(args.json).write_text(json.dumps(payload, indent=1))
+
+
+def summary(rows: list[dict]) -> dict[str, float]:
+    """The overall figures: geometric mean of the kernels' rates, and the rate of one image through
+    every kernel in turn (1 / sum of 1 / rate): what a plan using them all would see."""
+    rates = [float(r["device"]) for r in rows if r["device"] > 0]
+    if not rates:
+        return {}
+    geomean = float(np.exp(np.mean(np.log(rates))))
+    return {"geomean": geomean, "all_kernels": 1.0 / sum(1.0 / r for r in rates)}
 
 
 if __name__ == "__main__":

@@ -11,13 +11,16 @@ Measured side by side in one process on the same model, device and batch size:
   (limit) on CPU encoder and corruption share the cores, so the honest ceiling is the shared-core
       limit 1 / (1/a + 1/L); b/limit (target >= 0.9);
   (d) wall time of an immediate re-run / the first run's (target <= 5%);
+  (v) with --variants, (b) of the first mode again per CPU-sharing variant of the DataLoader
+      (``loader.WORKER_NICE`` / ``ENCODER_THREADS`` / ``PREFETCH``), interleaved --repeats times so
+      machine load drifts hit every variant alike, with whether their embeddings are identical;
   (m) on CUDA, peak GPU memory (torch.cuda.max_memory_allocated) of the bare encoder per batch size,
       and the ViT-L-14 estimate at the default batch size for a 24 GB card (measured at batch 1..8 and
       extrapolated linearly on CUDA; analytic elsewhere, see ``vit_l14_estimate``).
 
 Usage: python benchmarks/throughput.py [--model openclip:ViT-B-32/random] [--images 512]
        [--batch-size N] [--workers N] [--device auto] [--modes cpu:native,cpu:model,device:model]
-       [--json out.json]
+       [--variants default,base,nice,spare,nice+spare,prefetch8] [--repeats 2] [--json out.json]
 Images are generated from scikit-image's bundled photos (random 256-400 px crops), so the benchmark
 runs anywhere without the demo data.
 """
@@ -239,6 +242,50 @@ def run_mode(args: argparse.Namespace, folder: Path, tmp: Path, mode: str, batch
     }
 
 
+VARIANTS = {  # (WORKER_NICE, ENCODER_THREADS, PREFETCH); "default" = the loader module's own settings
+    "base": (0, "all", 4),
+    "nice": (19, "all", 4),
+    "spare": (0, "spare", 4),
+    "nice+spare": (19, "spare", 4),
+    "prefetch8": (0, "all", 8),
+}
+
+
+def run_variant(
+    args: argparse.Namespace,
+    folder: Path,
+    tmp: Path,
+    mode: str,
+    batch: int,
+    workers: int,
+    name: str,
+    rep: int,
+) -> tuple[float, str]:
+    """(v) the full eval's rate under one CPU-sharing variant, and a digest of every cell's embeddings."""
+    import hashlib
+
+    from robustlens.evaluation import loader
+
+    saved = (loader.WORKER_NICE, loader.ENCODER_THREADS, loader.PREFETCH)
+    if name != "default":
+        loader.WORKER_NICE, loader.ENCODER_THREADS, loader.PREFETCH = VARIANTS[name]
+    on, at = mode.split(":")
+    options = EngineOptions(
+        batch_size=batch, workers=workers, device=args.device, amp=not args.no_amp, use_cache=False,
+        n_boot=200, corrupt_at=at, corrupt_on=on,
+    )  # fmt: skip
+    out = tmp / f"variant-{name}-{rep}"
+    try:
+        evaluate(PLAN, open_images(folder), [args.model], out, options=options)
+    finally:
+        loader.WORKER_NICE, loader.ENCODER_THREADS, loader.PREFETCH = saved
+    timings = [json.loads(x) for x in (out / "timings.jsonl").read_text().splitlines()]
+    digest = hashlib.blake2b(digest_size=8)
+    for f in sorted((out / "cells").rglob("*.npy")):
+        digest.update(f.read_bytes())
+    return sum(t["images"] for t in timings) / sum(t["seconds"] for t in timings), digest.hexdigest()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="openclip:ViT-B-32/random")
@@ -248,6 +295,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-amp", action="store_true")
     parser.add_argument("--modes", default="cpu:native,cpu:model,device:model")
+    parser.add_argument("--variants", default="", help=f"CPU-sharing variants: default,{','.join(VARIANTS)}")
+    parser.add_argument("--repeats", type=int, default=2, help="rounds over the variants")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     amp = not args.no_amp
@@ -264,6 +313,11 @@ def main() -> None:
             args.model, folder, batch, args.device, amp, repeats=3 if device.type == "cuda" else 1
         )
         rows = [run_mode(args, folder, Path(tmp), m, batch, workers) for m in modes]
+        names = [v.strip() for v in args.variants.split(",") if v.strip()]
+        variants: dict[str, list[tuple[float, str]]] = {v: [] for v in names}
+        for rep in range(args.repeats if names else 0):
+            for v in names:
+                variants[v].append(run_variant(args, folder, Path(tmp), modes[0], batch, workers, v, rep))
     memory = peak_memory(args.model, args.device, amp, [1, 8, 32, 128, 256]) if device.type == "cuda" else {}
     estimate = vit_l14_estimate(args.device, amp, 128)
     gpu = torch.cuda.get_device_name(0) if device.type == "cuda" else f"cpu x{os.cpu_count()}"
@@ -283,6 +337,17 @@ def main() -> None:
     print("  targets: b/a >= 0.9 (GPU, ViT-B-32 at model resolution; 0.95 ViT-L-14); b/limit >= 0.9 (CPU);")
     print("  re-run <= 5%. (L): DataLoader with one worker per core (cpu), device kernels alone (device);")
     print("  limit = 1/(1/a + 1/L), the shared-core ceiling (meaningful where both share the CPU).")
+    if variants:
+        limit = rows[0]["limit_img_s"]
+        digests = {d for runs in variants.values() for _, d in runs}
+        print(f"  (v) {modes[0]} per variant, {args.repeats} interleaved runs (limit {limit:.1f} img/s); "
+              f"embeddings identical across all: {len(digests) == 1}")  # fmt: skip
+        for v, runs in variants.items():
+            rates = [r for r, _ in runs]
+            print(
+                f"      {v:<12} (b) {' '.join(f'{r:7.1f}' for r in rates)}   median {np.median(rates):7.1f}"
+                f"   b/limit {np.median(rates) / limit:6.3f}"
+            )
     for b, mib in memory.items():
         print(
             f"  (m) peak GPU memory, batch {b:>4}: {mib:8.0f} MiB"
@@ -304,6 +369,7 @@ def main() -> None:
         "images": args.images,
         "bare_encoder_img_s": bare,
         "modes": rows,
+        "variants": {v: [r for r, _ in runs] for v, runs in variants.items()},
         "peak_memory_mib": {str(k): v for k, v in memory.items()},
         "vit_l14_estimate": estimate,
     }

@@ -120,7 +120,7 @@ def evaluate(
     from robustlens.evaluation.engine import EngineOptions
     from robustlens.evaluation.engine import evaluate as run_engine
     from robustlens.evaluation.engine_options import with_execution
-    from robustlens.evaluation.ood import attach_ood, open_ood
+    from robustlens.evaluation.ood import attach_ood, with_ood
     from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES
     from robustlens.preflight import check_run_inputs
 
@@ -176,8 +176,8 @@ def evaluate(
         corrupt_at=corrupt_at,
     )
     options = with_execution(options, None, **execution)
-    if ood is not None:
-        open_ood(str(ood), the_plan.seed)  # a missing OOD set fails before the run folder exists
+    # a missing OOD set fails before the run folder exists; the engine encodes it with each model
+    options = with_ood(options, None if ood is None else str(ood), the_plan.seed)
     result = run_engine(
         the_plan,
         images,

@@ -139,6 +139,8 @@ def run_audit(
     progress: ProgressSink | None = None,
 ) -> AuditResult:
     """Evaluate a validated plan; the engine writes RUN/result.json once, reports included."""
+    from robustlens.evaluation.ood import attach_ood, with_ood
+
     if not brief.models:
         raise UserInputError(
             "The brief names no model to audit.", fix="Add models: [ID, ...] to the brief.", field="models"
@@ -148,6 +150,7 @@ def run_audit(
     # the engine drops undecodable images from the set it is given: each pass gets its own copy, so
     # the next iteration sees the same dataset (and fingerprint) as the first
     images = replace(images, items=list(images.items), skipped=list(images.skipped))
+    options = with_ood(options, brief.ood, brief.seed)  # the OOD set, encoded with each loaded model
     result = evaluate(
         validated.plan,
         images,
@@ -160,8 +163,6 @@ def run_audit(
         progress=progress,
         validation=validated.reports,
     )
-    from robustlens.evaluation.ood import attach_ood
-
     return attach_ood(result, run_dir, brief.ood, options)  # the brief's OOD set, if any
 
 

@@ -124,6 +124,12 @@ def run_cmd(
     out: Path = typer.Option(
         Path("evals-report.json"), "--out", "-o", help="Where to write the JSON report."
     ),
+    oracle_facts: bool = typer.Option(
+        False,
+        "--oracle-facts",
+        help="Plan with each scenario's expect_facts as the user's confirmed chain facts (measures "
+        "planning apart from fact inference; routing still scores inference).",
+    ),
     strict: bool = typer.Option(
         False, "--strict", help="Exit 1 unless every scenario has no violation and full coverage."
     ),
@@ -155,6 +161,7 @@ def run_cmd(
     console.print(
         f"Critic: {'offline rule critic' if critic_cfg is None else 'LLM ' + critic_cfg.model}. "
         f"{len(chosen)} scenario(s) x {seeds} seed(s)."
+        + (" Chain facts: the scenarios' expect_facts (--oracle-facts)." if oracle_facts else "")
     )
     with console.status("planning…") as status:
         report = run_evals(
@@ -163,6 +170,7 @@ def run_cmd(
             seeds,
             critic,
             progress=lambda s: status.update(f"planned {s.name} ({s.violations} violations)"),
+            oracle_facts=oracle_facts,
         )
     table = Table(title=f"Agent evals: {report.planner}, K={report.seeds}")
     table.add_column("scenario", no_wrap=True)

@@ -159,7 +159,7 @@ def eval_cmd(
     from robustlens.data.sources import open_images
     from robustlens.evaluation.engine import EngineOptions, evaluate
     from robustlens.evaluation.engine_options import with_execution
-    from robustlens.evaluation.ood import attach_ood, open_ood
+    from robustlens.evaluation.ood import attach_ood, with_ood
     from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES
     from robustlens.gates import check_gates, parse_gates
     from robustlens.preflight import check_run_inputs
@@ -189,8 +189,6 @@ def eval_cmd(
     if labels == "none" and names:
         images.class_names = names  # label-free, but with a label set: LFP needs predictions
     check_class_total(images)
-    if ood:
-        open_ood(ood, plan.seed)  # a missing OOD set fails before the run folder exists
     tmpl = _templates(templates) if templates else list(DEFAULT_TEMPLATES)
     options = EngineOptions(
         batch_size=batch_size,
@@ -210,6 +208,7 @@ def eval_cmd(
         executor=executor,
         ray_address=ray_address,
     )
+    options = with_ood(options, ood, plan.seed)  # checked before the run folder exists; encoded by the engine
     human = err_console if json_out else console  # --json: stdout holds the document alone
     human.print(
         f"{len(images.items)} images ({images.kind}, {'labelled' if images.labelled else 'label-free'}), "

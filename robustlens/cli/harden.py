@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 @app.command("harden")
 def harden_cmd(
     model: str = typer.Option(
-        ..., "--model", "-m", help="openclip:ARCH (with --checkpoint) or demo:textile."
+        ...,
+        "--model",
+        "-m",
+        help="openclip:ARCH (with --checkpoint), demo:textile, timm:NAME|/dir or an image-only hf:ID|/dir.",
     ),
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Weights file of the base model."),
     data: str = typer.Option(
@@ -53,7 +56,8 @@ def harden_cmd(
     """Harden an image tower: corrupted embeddings pulled to the original's clean ones (arXiv 2604.14973).
 
     Resumes from OUT/checkpoint-last.pt when run again (Ctrl-C keeps the last step). Writes
-    OUT/hardened.pt (use with --model MODEL --checkpoint OUT/hardened.pt), OUT/card.json and card.md,
+    OUT/hardened.pt (use with --model MODEL --checkpoint OUT/hardened.pt; a timm folder or an hf:
+    image-only model gives the folder OUT/hardened: card.md says how to load it), OUT/card.json and card.md,
     and with --compare OUT/comparison.json and comparison.md.
     """
     from robustlens.api import load_plan
@@ -77,6 +81,11 @@ def harden_cmd(
     check_config(config)
     plan = load_plan(plan_path)
     extra = load_plan(compare_plan) if compare_plan else None
+    if extra is not None:  # an unknown primitive in --compare fails now, not after the training
+        from robustlens.corruptions.compiler import compile_plan
+        from robustlens.harden.compare import comparison_plan
+
+        compile_plan(comparison_plan(plan, extra))
     if out.exists() and not out.is_dir():
         raise UserInputError(f"--out {out} is a file.", fix="Give a folder path.", field="out")
     images = open_images(data, seed=seed)

@@ -109,6 +109,10 @@ class EvalReport(Persisted):
     failed: list[str] = Field(default_factory=list)
     splits: list[SplitSummary] = Field(default_factory=list, description="per split, then all")
     usage: dict[str, dict[str, Any]] = Field(default_factory=dict, description="LLM calls and tokens")
+    oracle_facts: bool = Field(
+        False,
+        description="planned with brief.chain set from each scenario's expect_facts (routing: inference)",
+    )
 
 
 def offline_planner() -> Planner:
@@ -219,10 +223,37 @@ def plan_runs(
     return runs
 
 
+def with_oracle_facts(scenario: Scenario) -> Scenario:
+    """The scenario with its expected chain facts given as the user's confirmed facts (``brief.chain``).
+
+    ``infer_chain`` lets ``brief.chain`` override inference, so planning quality can be measured apart
+    from fact inference. The paraphrases inherit the brief's ``chain``. Facts the scenario does not
+    assert are still inferred; a scenario without ``expect_facts`` is returned unchanged.
+    """
+    if scenario.expect_facts is None:
+        return scenario
+    oracle = scenario.expect_facts.model_dump(mode="json", exclude_none=True)
+    brief = scenario.brief.model_copy(update={"chain": {**scenario.brief.chain, **oracle}})
+    return scenario.model_copy(update={"brief": brief})
+
+
 def score_scenario_rows(
-    scenario: Scenario, plan_fn: Planner, seeds: int, deterministic: bool, infer: Any = None
+    scenario: Scenario,
+    plan_fn: Planner,
+    seeds: int,
+    deterministic: bool,
+    infer: Any = None,
+    *,
+    oracle_facts: bool = False,
 ) -> list[ScenarioScore]:
-    """The scenario's row (with routing and paraphrase consistency) and one row per paraphrase."""
+    """The scenario's row (with routing and paraphrase consistency) and one row per paraphrase.
+
+    With ``oracle_facts`` every brief is planned with the scenario's expected facts confirmed; routing
+    is still scored on the brief as written (what inference gets right).
+    """
+    routed = scenario
+    if oracle_facts:
+        scenario = with_oracle_facts(scenario)
     briefs = scenario.briefs()
     runs = [plan_runs(scenario, b, plan_fn, seeds, deterministic) for b in briefs]
     rows = [
@@ -231,7 +262,7 @@ def score_scenario_rows(
     ]
     rows[0] = rows[0].model_copy(
         update={
-            "routing_mismatches": routing_mismatches(scenario, infer),
+            "routing_mismatches": routing_mismatches(routed, infer),
             "paraphrase_consistency": paraphrase_consistency([[r.primitives for r in rs] for rs in runs]),
         }
     )
@@ -246,13 +277,15 @@ def run_evals(
     *,
     work_dir: Path | None = None,
     progress: Callable[[ScenarioScore], None] | None = None,
+    oracle_facts: bool = False,
 ) -> EvalReport:
     """Plan each scenario's brief and paraphrases with seeds 0..K-1, score every plan, aggregate per
     split (routing, paraphrase consistency), and test the critic.
 
     ``planner``: ``"offline"`` or an ``LLMClient`` (the offline expert is deterministic, so it plans
     each brief once). ``critic``: None or ``"offline"`` for the rule critic, an ``LLMClient`` for an
-    LLM critic, or ``"none"`` to skip the critic eval.
+    LLM critic, or ``"none"`` to skip the critic eval. ``oracle_facts``: plan with each scenario's
+    ``expect_facts`` as confirmed chain facts (see ``with_oracle_facts``).
     """
     if seeds < 1:
         raise UserInputError(f"--seeds must be at least 1; got {seeds}.", field="seeds")
@@ -264,7 +297,9 @@ def run_evals(
     infer = chain_inferrer()
     results: list[ScenarioScore] = []
     for scenario in scenarios:
-        rows = score_scenario_rows(scenario, plan_fn, seeds, planner == "offline", infer)
+        rows = score_scenario_rows(
+            scenario, plan_fn, seeds, planner == "offline", infer, oracle_facts=oracle_facts
+        )
         results += rows
         if progress is not None:
             progress(rows[0])
@@ -291,4 +326,5 @@ def run_evals(
         failed=[r.name for r in results if not r.passed],
         splits=summarize_splits(results),
         usage=usage,
+        oracle_facts=oracle_facts,
     )

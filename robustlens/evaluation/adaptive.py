@@ -13,21 +13,25 @@ How (a sequential design, every step seeded):
 - **Floor.** No cell stops before every class has ``min(FLOOR_PER_CLASS, class size)`` images (and
   the prefix holds at least ``MIN_IMAGES``): a percentile bootstrap interval from a handful of
   images under-covers (Efron & Tibshirani 1993, ch. 13), and per-class recall needs some images.
-- **Growth.** From the floor, every unfinished cell grows by ``max(batch, GROWTH x size)`` images per
+- **Growth.** From the floor, every unfinished cell grows by ``max(STEP, GROWTH x size)`` images per
   round (geometric growth: the width shrinks like 1/sqrt(n), so each round gains a comparable
   amount of precision, and the number of rounds, each one DataLoader over every unfinished cell's
   next chunk, stays logarithmic in N: the accelerator stays busy).
 - **Stop.** After each round the cell's 95% percentile bootstrap interval of the verdict's statistic
-  is computed exactly as the report computes it (``summary``: the run's shared resamples restricted
-  to the cell's images, ``subsets``): the paired accuracy drop against clean on the same images for
+  is computed exactly as the report computes it (``summary``: the run's shared resamples restricted to
+  the cell's images, ``subsets``): the paired accuracy drop against clean on the same images for
   ``accuracy_drop`` (the clean balanced accuracy minus the cell's, for ``balanced_accuracy_drop``),
-  the label flip probability for label-free runs, the mean cosine drift without class names. The
-  cell stops when the width is below W ("narrow"), or when its verdict and its collapse call are
-  both clear ("decided": the report's holds/fails call and collapse point would not change with
-  more images), or when every image is used ("all"). "Clear" uses margins instead of a bound on
-  the width (such as 2W): a bound keeps clearly failing cells running long after their call is
-  settled (measured: 90% of the encodings at W = 0.1 on the demo with a 2W bound), while the
-  margins (``StopRule``) are what keeps a lucky first chunk from deciding.
+  the label flip probability for label-free runs, the mean cosine drift without class names. The cell
+  stops when the width is below W and its verdict is predictable ("narrow"), or when its verdict and
+  its collapse call are both clear ("decided": the report's holds/fails call and collapse point would
+  not change with more images), when it will stay inconclusive whatever the remaining images show
+  ("futile", the same "inconclusive" in the report), or when every image is used ("all"). The
+  predictions behind "decided" and "futile" spend an error budget over the looks (``spent``, Lan &
+  DeMets 1983), so looking often does not inflate the chance of a call the full set would not make.
+  "Clear" uses margins instead of a bound on the width (such as 2W): a bound keeps clearly failing
+  cells running long after their call is settled (measured: 90% of the encodings at W = 0.1 on the
+  demo with a 2W bound), while the margins (``StopRule``) are what keeps a lucky first chunk from
+  deciding.
 
 A stopped cell is written with the records and embeddings of the images it used, in image order;
 ``timings.jsonl`` records ``images_used``/``images_total`` and why it stopped. An unfinished cell is
@@ -39,6 +43,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -54,9 +59,13 @@ from robustlens.schemas import MetricValue
 FLOOR_PER_CLASS = 10
 MIN_IMAGES = 20
 GROWTH = 0.25
+STEP = 8  # the smallest round: a cell's call can settle between two batches' worth of images
 Z = 1.959964  # the normal quantile of a two-sided 95% interval
-#: how far the full-set estimate may still move: 99% predictive (a cell is looked at a few times)
-Z_PREDICT = 2.575829
+#: per call (verdict, collapse) of a cell: the chance, over all its looks, that a stop makes a call the
+#: full set would not make (spent over the looks by ``spent``)
+ALPHA = 0.01
+Z_MAX = 8.0  # a look that may spend nothing
+_NORMAL = NormalDist()
 #: ``analysis.collapse_points``' default: collapsed at half the clean accuracy
 COLLAPSE_FRACTION = 0.5
 #: the tolerance the report's verdict uses when the brief sets none (``report.verdict``)
@@ -127,21 +136,36 @@ class StopRule:
     (its interval against the tolerance) and the collapse point (``analysis.collapse_points``:
     accuracy at most half the clean accuracy; LFP >= 0.5 label-free; cosine <= 0.5 without
     predictions). Settled means the cell's own interval is on one side *and* so would be the
-    interval of all N images, with 99% predictive probability (``Z_PREDICT``: a cell is looked at a
-    few times): with m of N images and standard error se (the bootstrap interval's width / 3.92), the
-    full-set estimate can still move by 2.58 se sqrt((N - m) / N) (finite-population prediction: the
-    N - m images to come, drawn from the same population) and the full set's own half-width is
-    1.96 se sqrt(m / N). se is at least the
-    rule-of-three resolution 3/m / 3.92 (no event in m images still allows a rate of 3/m at 95%;
-    Hanley & Lippman-Hand 1983, JAMA 249:1743), so a lucky first chunk (a [0, 0] bootstrap
-    interval) never decides a cell. "Narrow" applies the resolution too, and does not stop a
-    one-sided interval that is not settled (it would turn an inconclusive cell into "holds").
+    interval of all N images, with predictive probability 1 - (the error this look may spend, see
+    ``look_z``): with m of N images and standard error se (the bootstrap interval's width / 3.92),
+    the full-set estimate can still move by z se sqrt((N - m) / N) (finite-population prediction:
+    the N - m images to come, drawn from the same population) and the full set's own half-width is
+    the m-image one times sqrt(m / N). se is at least the rule-of-three resolution 3/m / 3.92 (no
+    event in m images still allows a rate of 3/m at 95%; Hanley & Lippman-Hand 1983, JAMA 249:1743),
+    so a lucky first chunk (a [0, 0] bootstrap interval) never decides a cell.
+
+    "Futile" is the same prediction the other way round (a futility stop, as in group-sequential
+    trials): the cell's interval straddles the tolerance now, and the interval of all N images would
+    straddle it too wherever the estimate moves within its predictive reach, so more images cannot
+    turn "inconclusive" into a verdict; the report shows the same "inconclusive". Its collapse call
+    must be settled as for "decided". "Narrow" (the interval is narrower than W, at the rule-of-three
+    resolution) needs the verdict settled or futile too: a narrow interval near the tolerance can
+    still cross it (measured: two "holds" cells stopped as "inconclusive" on 400 demo images without
+    this), but not the collapse call (W is the precision the user asked for).
     """
 
     def __init__(
-        self, clean: list[dict[str, Any]], n_classes: int, seed: int, n_boot: int, metric: str, limit: float
+        self,
+        clean: list[dict[str, Any]],
+        n_classes: int,
+        seed: int,
+        n_boot: int,
+        metric: str,
+        limit: float,
+        looks: Sequence[int] = (),
     ) -> None:
         self.clean, self.n_classes = clean, n_classes
+        self.looks = sorted(looks)
         self.subsets = SubsetResamples(seed, shared_resamples(seed, len(clean), n_boot))
         has_pred = bool(clean) and clean[0].get("pred") is not None
         has_label = bool(clean) and clean[0].get("label") is not None
@@ -170,34 +194,74 @@ class StopRule:
             return interval(self.clean_balanced - pa, self.clean_balanced - ra)
         return interval(*CELL_METRICS[self.metric][2](cell, rows))
 
+    def z(self, m: int) -> float:
+        """The predictive quantile of the look at m images (``look_z`` over this rule's looks)."""
+        n = len(self.clean)
+        before = max((s for s in self.looks if s < m), default=0)
+        return look_z(before / n if n else 0.0, m / n if n else 1.0)
+
     def check(self, records: list[dict[str, Any]], positions: np.ndarray, width: float) -> str | None:
-        """Why to stop: "narrow", "decided", or None (keep going)."""
+        """Why to stop: "narrow", "decided", "futile", or None (keep going)."""
         verdict = self.interval(records, positions)
         if verdict.ci_low is None or verdict.ci_high is None:
             return None
         m, n = len(positions), len(self.clean)
-        settled = self.metric == "cosine" or _settled(verdict, self.limit, m, n, interval_too=True)
+        z = self.z(m)
+        call = "straddles" if self.metric == "cosine" else _predict(verdict, self.limit, m, n, z, True)
+        settled = call in ("above", "below")
         straddles = self.metric == "cosine" or verdict.ci_low <= self.limit < verdict.ci_high
-        if max(verdict.ci_high - verdict.ci_low, 3.0 / m) < width and (settled or straddles):
+        futile = call == "straddles" and straddles
+        if not settled and not futile:
+            return None
+        if max(verdict.ci_high - verdict.ci_low, 3.0 / m) < width:
             return "narrow"
         cell, _, rows = self._arrays(records, positions)
         collapse = interval(*CELL_METRICS[self.collapse][2](cell, rows))
-        return "decided" if settled and _settled(collapse, self.collapse_at, m, n) else None
+        if _predict(collapse, self.collapse_at, m, n, z) is None:
+            return None
+        return "decided" if settled else "futile"
 
 
-def _settled(mv: MetricValue, threshold: float, m: int, n: int, interval_too: bool = False) -> bool:
-    """Whether the call "above / at-or-below ``threshold``" made from ``m`` of ``n`` images holds for
-    all n (see ``StopRule``): for the point estimate, or (``interval_too``) for the whole 95% interval,
-    whose reported bounds must then lie on that side already."""
+def spent(t: float) -> float:
+    """Lan & DeMets' (1983, Biometrika 70:659) O'Brien-Fleming-type spending function: the share of
+    ``ALPHA`` a sequential procedure may have used by information fraction t (here m / N).
+    It spends almost nothing early (O'Brien & Fleming 1979, Biometrics 35:549), where a prediction
+    from few images is least reliable, and all of ``ALPHA`` by t = 1."""
+    if t <= 0:
+        return 0.0
+    return min(ALPHA, 2.0 * (1.0 - _NORMAL.cdf(_NORMAL.inv_cdf(1.0 - ALPHA / 2.0) / math.sqrt(min(t, 1.0)))))
+
+
+def look_z(before: float, t: float) -> float:
+    """The two-sided predictive quantile of a look at fraction t after one at ``before``: the error
+    spent between them, spent(t) - spent(before), taken as this look's own (Bonferroni over looks,
+    so the chance that any look of a cell makes a call the full set would not is at most ``ALPHA``
+    per call)."""
+    step = spent(t) - spent(before)
+    return Z_MAX if step <= 0 else min(Z_MAX, _NORMAL.inv_cdf(1.0 - step / 2.0))
+
+
+def _predict(
+    mv: MetricValue, threshold: float, m: int, n: int, z: float, interval_too: bool = False
+) -> str | None:
+    """The call "above" / "below" (at or below) ``threshold`` that all n images would make, predicted
+    from m with quantile z (see ``StopRule``): for the point estimate, or (``interval_too``) for the
+    whole 95% interval, whose reported bounds must then lie on that side already, and which may also
+    be predicted to "straddle" the threshold. None: not predictable yet."""
     if mv.ci_low is None or mv.ci_high is None:
-        return False
+        return None
     se = max(mv.ci_high - mv.ci_low, 3.0 / m) / (2 * Z)
-    reach = se * (Z_PREDICT * math.sqrt((n - m) / n) + (Z * math.sqrt(m / n) if interval_too else 0.0))
-    if mv.value - reach > threshold:
-        return not interval_too or mv.ci_low > threshold
-    if mv.value + reach <= threshold:
-        return not interval_too or mv.ci_high <= threshold
-    return False
+    move = z * se * math.sqrt((n - m) / n)
+    shrink = math.sqrt(m / n)  # the full set's interval: the m-image one, narrower by sqrt(m / n)
+    half = Z * se * shrink if interval_too else 0.0
+    if mv.value - move - half > threshold:
+        return "above" if not interval_too or mv.ci_low > threshold else None
+    if mv.value + move + half <= threshold:
+        return "below" if not interval_too or mv.ci_high <= threshold else None
+    low, high = (mv.value - mv.ci_low) * shrink, (mv.ci_high - mv.value) * shrink
+    if interval_too and mv.value + move - low <= threshold < mv.value - move + high:
+        return "straddles"
+    return None
 
 
 def run_adaptive(
@@ -220,7 +284,7 @@ def run_adaptive(
     ids, labels = [i.id for i in items], [i.label for i in items]
     n = len(items)
     order = sampling_order(labels, runner.plan.seed)
-    sizes = schedule(floor_size(order, labels), n, batch)
+    sizes = schedule(floor_size(order, labels), n, STEP)
     metric, limit = tolerance(store.read_manifest() or {}, runner.images.labelled)
     n_classes = len(runner.images.class_names or [])
     rule = StopRule(
@@ -230,6 +294,7 @@ def run_adaptive(
         runner.options.n_boot,
         metric,
         limit,
+        sizes,
     )
     inputs = runner._ensure_inputs(model, items, batch, workers)
     parts: dict[tuple[str, float], list[np.ndarray]] = {j.key: [] for j in jobs}

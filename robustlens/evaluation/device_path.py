@@ -218,36 +218,79 @@ def encode_on_device(
 def _device_jobs(
     runner: Any, model: Any, dataset: CellImages, images: DeviceImages, jobs: list[CellJob], batch: int
 ) -> Iterator[Encoded]:
-    began, out = time.perf_counter(), []
+    """Corrupt and encode batch after batch without waiting for the device: the features stay on it
+    until the cell is complete, then are checked and copied to the host once (``_cell_embeddings``)."""
+    began = time.perf_counter()
+    parts: list[tuple[Sequence[int], torch.Tensor, torch.Tensor | None]] = []
     source = _corrupted(dataset, images, jobs, batch)
     ahead = PREFETCH if PREFETCH is not None else model.device.type == "cuda"
-    for job, n, pixels in _ahead(source, model.device) if ahead else source:
-        out.append(model.encode_images(pixels))
-        runner.progress.advance(n)
-        if sum(len(o) for o in out) == len(job.indices):
+    for job, rows, pixels in _ahead(source, model.device) if ahead else source:
+        parts.append((rows, *_features(model, pixels)))
+        runner.progress.advance(len(rows))
+        if sum(len(r) for r, _, _ in parts) == len(job.indices):
+            emb = _cell_embeddings(model, dataset, images, job, parts)
             now = time.perf_counter()
-            yield job, f16(np.concatenate(out)), {}, now - began
-            out, began = [], now
+            yield job, f16(emb), {}, now - began
+            parts, began = [], now
+
+
+def _features(model: Any, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One batch's image features, left on the device (``encode_images`` without its host copy and
+    checks), and under fp16 autocast a device flag: whether they are all finite."""
+    with torch.inference_mode():
+        x = model._normalise_on_device(pixels) if pixels.dtype == torch.uint8 else pixels
+        with model.autocast():
+            feats = model._encode_images(x)
+        finite = torch.isfinite(feats).all() if model._half() else None
+    return feats.float(), finite
+
+
+def _cell_embeddings(
+    model: Any,
+    dataset: CellImages,
+    images: DeviceImages,
+    job: CellJob,
+    parts: list[tuple[Sequence[int], torch.Tensor, torch.Tensor | None]],
+) -> np.ndarray:
+    """The cell's unit embeddings on the host: one synchronisation per cell instead of per batch.
+
+    As ``encode_images``: a batch whose fp16 features overflowed is encoded again in fp32 (its
+    corrupted pixels rebuilt from the same seeds, so the same bytes), and zero or non-finite
+    embeddings are refused by ``model._unit``."""
+    flags = [f for _, _, f in parts if f is not None]
+    if flags and not bool(torch.stack(flags).all()):
+        compiled = compile_spec(_spec(job))
+        for i, (rows, _, finite) in enumerate(parts):
+            if finite is not None and not bool(finite):
+                pixels = _corrupt(dataset, images, job, compiled, rows)
+                with torch.inference_mode():
+                    feats = model._encode_images(model._normalise_on_device(pixels).float())
+                parts[i] = (rows, feats.float(), None)
+    return np.asarray(model._unit(torch.cat([f for _, f, _ in parts]), "image"))
+
+
+def _corrupt(
+    dataset: CellImages, images: DeviceImages, job: CellJob, compiled: Any, rows: Sequence[int]
+) -> torch.Tensor:
+    seeds = [corruption_seed(dataset.run_seed, dataset.ids[i], compiled.name, job.severity) for i in rows]
+    with torch.inference_mode():
+        return corrupt_batch(compiled, images.take(rows), job.severity, seeds)
 
 
 def _corrupted(
     dataset: CellImages, images: DeviceImages, jobs: list[CellJob], batch: int
-) -> Iterator[tuple[CellJob, int, torch.Tensor]]:
-    """(job, n, corrupted uint8 batch) in order, in the local path's batch boundaries."""
+) -> Iterator[tuple[CellJob, Sequence[int], torch.Tensor]]:
+    """(job, rows, corrupted uint8 batch) in order, in the local path's batch boundaries."""
     for job in jobs:
         compiled = compile_spec(_spec(job))
         for first in range(0, len(job.indices), batch):
             rows = job.indices[first : first + batch]
-            seeds = [
-                corruption_seed(dataset.run_seed, dataset.ids[i], compiled.name, job.severity) for i in rows
-            ]
-            with torch.inference_mode():
-                yield job, len(rows), corrupt_batch(compiled, images.take(rows), job.severity, seeds)
+            yield job, rows, _corrupt(dataset, images, job, compiled, rows)
 
 
 def _ahead(
-    source: Iterator[tuple[CellJob, int, torch.Tensor]], device: torch.device, depth: int = 2
-) -> Iterator[tuple[CellJob, int, torch.Tensor]]:
+    source: Iterator[tuple[CellJob, Sequence[int], torch.Tensor]], device: torch.device, depth: int = 2
+) -> Iterator[tuple[CellJob, Sequence[int], torch.Tensor]]:
     """``source`` run ``depth`` batches ahead in a thread (on CUDA on a side stream), so corrupting
     batch k+1 overlaps encoding batch k instead of waiting for its result to reach the host."""
     items: queue.Queue[Any] = queue.Queue(maxsize=depth)

@@ -21,11 +21,12 @@ import torch
 from robustlens.corruptions.compiler import compile_plan
 from robustlens.data.sources import ImageSet
 from robustlens.errors import UserInputError
-from robustlens.evaluation import device_path
+from robustlens.evaluation import device_path, engine_options
 from robustlens.evaluation.adaptive import run_adaptive
 from robustlens.evaluation.cache import EmbeddingCache
 from robustlens.evaluation.engine_options import EngineOptions, ProgressSink, _Silent, f16, versions
-from robustlens.evaluation.loader import CellImages, CellJob, InputsWriter, default_workers, make_loader
+from robustlens.evaluation.loader import CellImages, CellJob, default_workers, make_loader, share_cores
+from robustlens.evaluation.model_inputs import CleanPassCapture, write_inputs
 from robustlens.evaluation.probe import mark_image_only
 from robustlens.evaluation.rebuild import load_result
 from robustlens.evaluation.store import CLEAN, RunStore
@@ -146,6 +147,7 @@ class _Runner:
         ]
         self.spec_json = {s.name: s.model_dump_json() for s in plan.specs}
         self.inputs: Path | None = None
+        self.capture: CleanPassCapture | None = None  # model-resolution copies from the clean pass
 
     def pending(self, model_id: str) -> bool:
         return any(not self.store.is_done(model_id, c, s) for c, s in [(CLEAN, 0.0), *self.cells])
@@ -168,6 +170,7 @@ class _Runner:
         self.progress.start_model(model_id, len(self.cells) + 1, done)
         text = self._text(model)
         self.inputs = self._inputs_path(model)
+        self.capture = CleanPassCapture.for_run(self.inputs, self.images.items)  # decode once
         clean_emb, clean_pred, items, captions = self._clean(model, text, batch, workers)
         ids = [i.id for i in items]
         labels = [i.label for i in items]
@@ -196,6 +199,7 @@ class _Runner:
                 self.store.write_cell(model_id, corruption, severity, records, emb)
                 self._timing(model, corruption, severity, len(ids), seconds, batch, workers)
                 self.progress.cell_done()
+        engine_options.run_model_hooks(self.store, model, self.options)  # e.g. --ood, with this model
         self.progress.end_model()
         del model
         if torch.cuda.is_available():
@@ -230,12 +234,12 @@ class _Runner:
         if self.inputs is None:
             return None
         if not self.inputs.exists():
-            job = CellJob((CLEAN, 0.0), None, 0.0, tuple(range(len(items))))
-            dataset = self._dataset(model, [job], items)
-            writer = InputsWriter(self.inputs, len(items))
-            for _, positions, pixels, _ in make_loader(dataset, batch, workers, model.device):
-                writer.write(positions, pixels)
-            writer.finish()
+
+            def clean(indices: list[int]) -> CellImages:  # the images the clean pass did not decode
+                return self._dataset(model, [CellJob((CLEAN, 0.0), None, 0.0, tuple(indices))], items)
+
+            write_inputs(self.inputs, items, self.capture, clean, (batch, workers, model.device))
+        self.capture = None
         return str(self.inputs)
 
     def _encode(
@@ -270,8 +274,11 @@ class _Runner:
         buffers: dict[int, list[np.ndarray]] = {}
         errors: dict[int, dict[int, str]] = {}
         start = time.perf_counter()
-        for job_index, positions, pixels, errs in make_loader(dataset, batch, workers, model.device):
+        loader = share_cores(make_loader(dataset, batch, workers, model.device), workers, model.device)
+        for job_index, positions, pixels, errs in loader:
             emb = model.encode_images(pixels)
+            if self.capture is not None:  # the clean pass's pixels: the model-resolution copies
+                self.capture.write(dataset, job_index, positions, pixels)
             buffers.setdefault(job_index, []).append(emb)
             for p, e in zip(positions, errs, strict=True):
                 if e:

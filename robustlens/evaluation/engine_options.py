@@ -7,10 +7,10 @@ and progress sinks without reading the engine's internals.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -39,6 +39,15 @@ class EngineOptions:
     target_ci_width: float | None = None  # adaptive sampling (None: every image in every cell)
     executor: str = "local"  # "local" or "ray"
     ray_address: str | None = None
+    # Called as hook(store, model, options) after a model's cells, while the engine holds the model
+    # (e.g. ``evaluation.ood.with_ood``: the OOD set is encoded without loading the model again).
+    model_hooks: Sequence[Callable[[Any, Any, EngineOptions], None]] = ()
+
+
+def run_model_hooks(store: Any, model: Any, options: EngineOptions) -> None:
+    """Run ``options.model_hooks`` with the engine's loaded model (one load per model per run)."""
+    for hook in options.model_hooks:
+        hook(store, model, options)
 
 
 def with_execution(

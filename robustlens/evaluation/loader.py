@@ -8,9 +8,11 @@ in the same batches whether the run is fresh or resumed: results are identical e
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -22,6 +24,8 @@ from robustlens.data.images import BadImage, load_image, to_rgb
 from robustlens.models.base import PilTransform, uint8_chw
 from robustlens.schemas import CorruptionSpec
 from robustlens.workers import init_worker, worker_context
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -134,11 +138,24 @@ def collate(
 
 
 def default_workers(device: torch.device) -> int:
-    """Worker processes: on CUDA keep the GPU fed; on CPU leave cores to the encoder's threads."""
+    """Worker processes: on CUDA keep the GPU fed; on CPU one per core (at most 8), run at low
+    priority (``WORKER_NICE``) so the encoder's threads win every contended core and the workers fill
+    the gaps. Measured side by side on 2 quiet cores (``benchmarks/throughput.py --variants``,
+    ViT-S-32, native resolution): 1 worker at equal priority reached 0.84 of the shared-core limit,
+    1 nice worker 0.87, 2 nice workers 0.94, and an encoder shrunk to leave the workers a core 0.64."""
     cores = os.cpu_count() or 1
     if device.type == "cuda":
         return max(2, min(16, cores - 1))
-    return max(1, min(4, cores // 2))
+    return max(1, min(8, cores))
+
+
+#: CPU sharing while DataLoader workers run beside a CPU encoder (``benchmarks/throughput.py
+#: --variants`` measures each choice side by side): the workers' niceness (0 = as the encoder)...
+WORKER_NICE = 19
+#: ...and whether the encoder keeps one torch thread per core ("all") or leaves the workers theirs
+#: ("spare": cores - workers threads while the loader runs)
+ENCODER_THREADS = "all"
+PREFETCH = 4
 
 
 def make_loader(dataset: CellImages, batch_size: int, workers: int, device: torch.device) -> DataLoader:
@@ -150,11 +167,32 @@ def make_loader(dataset: CellImages, batch_size: int, workers: int, device: torc
         num_workers=workers,
         collate_fn=collate,
         pin_memory=device.type == "cuda",
-        prefetch_factor=4 if workers > 0 else None,
+        prefetch_factor=PREFETCH if workers > 0 else None,
         persistent_workers=False,
-        worker_init_fn=init_worker if workers > 0 else None,
+        worker_init_fn=partial(start_worker, WORKER_NICE if device.type == "cpu" else 0) if workers else None,
         multiprocessing_context=worker_context(dataset.transform) if workers > 0 else None,
     )
+
+
+def start_worker(nice: int, *args: object) -> None:
+    """``init_worker`` (single-threaded libraries), then lower this worker's CPU priority by
+    ``nice``: on a CPU run the encoder, not the workers, should win a contended core."""
+    init_worker(*args)
+    if nice:
+        os.nice(nice)
+
+
+def share_cores(batches: Iterable[T], workers: int, device: torch.device) -> Iterator[T]:
+    """``batches`` of a DataLoader with ``workers`` processes feeding a CPU encoder. With
+    ``ENCODER_THREADS = "spare"`` the encoder runs cores - workers torch threads (at least one)
+    meanwhile, so encoder threads and workers do not oversubscribe the cores; restored afterwards."""
+    before = torch.get_num_threads()
+    if device.type == "cpu" and workers > 0 and ENCODER_THREADS == "spare":
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
+    try:
+        yield from batches
+    finally:
+        torch.set_num_threads(before)
 
 
 class InputsWriter:

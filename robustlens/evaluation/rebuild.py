@@ -65,5 +65,8 @@ def rebuild_result(root: Path) -> AuditResult:
             fix="Re-run the same `robustlens eval` command to resume and finish the run.",
             field="out",
         ) from None
+    from robustlens.evaluation.ood import with_stored_ood
+
+    result = with_stored_ood(root, result)  # the OOD section lives in RUN/ood.json, not in the cells
     store.write_result(result)
     return result

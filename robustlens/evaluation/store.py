@@ -57,6 +57,7 @@ RUN_OUTPUTS = (
     "report",
     "investigation.json",
     "ood",
+    "ood.json",
 )
 # Written by the agent (chat/run) before the evaluation creates the manifest.
 AGENT_FILES = ("agent.sqlite", "agent.sqlite-journal", "agent.sqlite-wal", "agent.sqlite-shm", "previews")

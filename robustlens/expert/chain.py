@@ -5,9 +5,13 @@ view -- decides which corruptions are physically possible, much more than the ap
 does (Hendrycks & Dietterich 2019, "Benchmarking Neural Network Robustness to Common Corruptions",
 ICLR, group corruptions by the physical process that makes them: noise, blur, weather, digital).
 Cue phrases are data (``chain.yaml``) matched clause by clause with ``match_phrases`` (lexical,
-then the MiniLM sentence model), so lay wording works and every fact keeps the user's words as
-evidence. Negated clauses ("no sky", "never outdoors") remove a fact; ``brief.chain`` (the user's
-corrections) overrides everything; when the brief is silent, a field stays empty (conservative).
+then the MiniLM sentence model): precise where they hit. Wordings no cue list foresaw ("a thin tube
+with a camera passed down the throat") are read by the prototype classifier (``prototypes.py``:
+each value described in general sentences, nearest prototype with a threshold and a margin), which
+fills the fields the cues left silent and adds a value when its vote is strong. Every fact keeps
+the user's words as evidence. Negated clauses ("no sky", "never outdoors") remove a fact;
+``brief.chain`` (the user's corrections) overrides everything; when the brief is silent, a field
+stays empty (conservative).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from robustlens.expert.conditions import LEXICAL_ONLY, condition_clauses, match_
 from robustlens.expert.cues import CHAIN_PATH, _allowed, _clean, _fields, brief_clauses, load_cues
 from robustlens.expert.facts import ChainFacts, Evidence
 from robustlens.expert.phrases import match_phrases, split_phrases
+from robustlens.expert.prototypes import classify
 from robustlens.schemas import DomainBrief
 
 __all__ = ["CHAIN_PATH", "brief_clauses", "condition_clauses", "infer_chain", "load_cues", "match_conditions"]
@@ -26,6 +31,7 @@ __all__ = ["CHAIN_PATH", "brief_clauses", "condition_clauses", "infer_chain", "l
 FACT_THRESHOLD = 0.72  # semantic similarity a clause needs to set a chain fact (facts are strict)
 FACT_TOP_K = 12
 LIST_FIELDS = ("scene", "moving", "light", "sensor", "processing")
+STRONG_VOTE = 0.65  # a prototype vote this similar adds a value even to a field the cue words set
 
 
 def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None = None) -> ChainFacts:
@@ -61,6 +67,7 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     # a negation rules a fact out unless the brief asserts it more often than it denies it
     # (a stray "none" in a list of class names must not delete the modality named twice elsewhere)
     ruled_out = {label for label, n in denied.items() if n >= len(found.get(label, []))}
+    _add_votes(brief, found, methods, ruled_out)
     values: dict[str, Any] = {f: [] for f in LIST_FIELDS}
     values["modality"] = None
     values["sky_in_view"] = None
@@ -92,6 +99,21 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
         evidence=sorted(evidence, key=lambda e: e.fact),
         ruled_out=negated,
     )
+
+
+def _add_votes(
+    brief: DomainBrief, found: dict[str, list[str]], methods: dict[str, str], ruled_out: set[str]
+) -> None:
+    """Fields the cue words left silent take the prototype classifier's vote (``prototypes.py``): the
+    cues are precise where they hit, the prototypes read the wordings no cue list foresaw. A vote of at
+    least STRONG_VOTE also adds its value beside the cues' ("lamps" that "flicker" are fluorescent);
+    a value the brief negates is never added."""
+    said = {label.partition("=")[0] for label in found if label not in ruled_out}
+    for vote in classify(brief):
+        if (vote.field in said and vote.score < STRONG_VOTE) or vote.label in ruled_out:
+            continue
+        found[vote.label] = [vote.phrase]
+        methods[vote.label] = "semantic"
 
 
 def _sky(e: Evidence) -> bool:

@@ -58,6 +58,9 @@ class Physics(Model):
     version: int = 1
     shared: dict[str, list[str]] = Field(default_factory=dict, description="reusable lists (YAML anchors)")
     primitives: dict[str, Producer]
+    looks: dict[str, list[str]] = Field(
+        default_factory=dict, description="primitive -> how people describe the effect in a picture"
+    )
 
 
 def atom_error(atom: str, conditions: set[str]) -> str | None:
@@ -112,6 +115,10 @@ def load_physics(path: str | None = None) -> Physics:
     except ValidationError as exc:
         raise _bad(file, describe_validation(exc, root="physics"), "physics") from None
     conditions = set(load_knowledge().conditions)
+    for name in physics.looks:
+        if name not in physics.primitives:
+            hint = did_you_mean(name, physics.primitives)
+            raise _bad(file, f"looks: unknown primitive {name!r}. {hint}", f"looks.{name}")
     for name, p in physics.primitives.items():
         if name not in REGISTRY:
             raise _bad(

@@ -7,6 +7,10 @@ only when the domain clearly matches). ``plan_from_brief`` then covers the chain
 the chain's signature primitives (``physics.yaml`` ``signature``: what a fundus camera or a fax is known
 by), one spec per condition the user named (never dropped for being outside a domain; from 4 specs on
 one slot stays reserved for sensor noise), then one per chain link in a fixed order, then the priors.
+The plan follows from the SET of chain facts and named conditions (sorted, with one noise model per
+chain), so wording and order do not change it; a named condition no knowledge-base condition covers
+is matched to the primitives' own descriptions (``direct.py``), and a condition the user names beats
+a domain's blanket objection, while a sensor the chain names beats a prior that objects to it.
 Rationales quote the brief's own chain facts and named conditions, never a domain's canned text.
 Same brief in, same plan out (no randomness).
 """
@@ -17,13 +21,15 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from robustlens.corruptions import REGISTRY, compile_plan
 from robustlens.corruptions.base import LADDER_STEPS, PrimitiveInfo, interpolate
 from robustlens.expert.chain import condition_clauses, infer_chain
+from robustlens.expert.direct import DirectMatch, direct_matches, uncovered
 from robustlens.expert.facts import ChainFacts
 from robustlens.expert.knowledge import GENERIC, Domain, Suitable, brief_text, domain_for, load_knowledge
+from robustlens.expert.knowledge import Unsuitable as Objection
 from robustlens.expert.physics import Producer, excluding, holds, load_physics, producing
 from robustlens.schemas import CorruptionPlan, CorruptionSpec, DomainBrief, PrimitiveCall
 
@@ -45,6 +51,7 @@ MILD_CAP = 2.0  # severity-5 bound of a primitive whose conditions the user call
 NOISE_BUDGET = 4  # from this many specs on, one slot is kept for sensor noise
 COVERS = 2  # a chosen primitive covers a named condition listed among the first COVERS it models
 GENERIC_PRIORITY = 4  # rank of a chain-plausible primitive the domain prior does not list
+SAID = "said:"  # a need that is the user's own words (a named condition matched to the primitive itself)
 
 
 @dataclass
@@ -74,6 +81,7 @@ class Analysis:
     candidates: dict[str, Candidate] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)
     conflict: str | None = None  # an acquisition primitive of the chain the domain prior objects to
+    direct: list[DirectMatch] = field(default_factory=list)  # named conditions no KB condition covers
 
     @property
     def stated(self) -> list[str]:
@@ -113,7 +121,7 @@ def _analyse(key: str) -> Analysis:
             a.excluded[name] = restricted[name]
         elif p.serves and p.serves[0] in facts.ruled_out:
             a.excluded[name] = f"the brief rules out {p.serves[0].replace('_', ' ')}"
-        elif objection is not None:
+        elif objection is not None and (_contextual(objection) or not names & set(p.serves)):
             a.excluded[name] = f"unrealistic for {domain.title}: {objection.why}"
         else:
             need = producing(p, facts, names)
@@ -121,18 +129,36 @@ def _analyse(key: str) -> Analysis:
                 need is not None
             ):  # a domain prior ranks candidates; it never makes one the chain cannot produce
                 a.candidates[name] = Candidate(name, p, need, prior, order)
+    possible = [n for n in physics.primitives if n not in a.candidates and n not in a.excluded]
+    modelled = {cond for c in a.candidates.values() for cond in a.named if serves(c, cond)}
+    a.direct = direct_matches(uncovered(brief, facts.conditions, modelled), a.candidates, possible)
+    for d in a.direct:  # the user's own words are the link that produces it (nothing rules it out)
+        if d.primitive not in a.candidates:
+            p = physics.primitives[d.primitive]
+            prior = domain.entry(d.primitive) if a.prior_ok else None
+            order = list(physics.primitives).index(d.primitive)
+            a.candidates[d.primitive] = Candidate(d.primitive, p, f"{SAID}{d.phrase}", prior, order)
     return a
 
 
+def _contextual(objection: Objection) -> bool:
+    """An objection tied to the brief's own words ("looking down at the track": no sun in view) is a
+    physical fact and holds; a domain's blanket objection is a prior that a condition the user names
+    overrides (a camera trap's frost is not ruled out by a drone prior)."""
+    return bool(objection.when or objection.unless)
+
+
 def _conflict(a: Analysis, primitives: dict[str, Producer], names: set[str]) -> str | None:
-    """An acquisition-link primitive the chain produces but the matched domain objects to (MRI ghosting
-    under a 'documents' prior): the prior then contradicts the brief's own chain and is not used."""
+    """A primitive the chain's own sensor or acquisition produces but the matched domain objects to (MRI
+    ghosting under a 'documents' prior, CT quantum mottle under an 'MRI' prior): the prior then
+    contradicts the brief's own chain and is not used (physics wins over a domain prior)."""
     if not a.prior_ok:
         return None
     for name, p in primitives.items():
-        if p.link == "acquisition" and excluding(p, a.facts, names) is None:
-            need = producing(p, a.facts, names)
-            if need not in (None, "any") and a.domain.objection(name) is not None:
+        if excluding(p, a.facts, names) is None:
+            need = producing(p, a.facts, names) or ""
+            own = (p.link == "acquisition" and need != "any") or "sensor=" in need
+            if need and own and a.domain.objection(name) is not None:
                 return name
     return None
 
@@ -140,9 +166,13 @@ def _conflict(a: Analysis, primitives: dict[str, Producer], names: set[str]) -> 
 def describe(conj: str, facts: ChainFacts) -> str:
     """A conjunction of chain facts in words, quoting the brief's phrases that support each fact."""
     parts = []
-    for atom in (a.strip() for a in conj.split("&")):
+    atoms = [conj] if conj.startswith(SAID) else conj.split("&")
+    for atom in (a.strip() for a in atoms):
         if atom == "any":
             parts.append("every imaging chain")
+            continue
+        if atom.startswith(SAID):
+            parts.append(f"the condition named '{atom[len(SAID) :]}'")
             continue
         if atom.startswith("condition="):
             name = atom.split("=", 1)[1]
@@ -208,10 +238,28 @@ def serves(c: Candidate, condition: str) -> bool:
     return condition in c.producer.serves or bool(c.prior and condition in c.prior.conditions)
 
 
-def link_rank(a: Analysis, c: Candidate) -> tuple[int, bool, int, int]:
-    """Rank within one chain link: the named conditions it models, a specific producing fact before
-    "every chain has it", then the domain prior's priority (a prior only ranks), then table order."""
-    return (-len(set(a.named) & set(c.producer.serves)), c.need == "any", c.priority, c.order)
+def _stands_for(
+    canon: Candidate | None, best: Candidate, link_pick: bool, names: set[str], used: set[str]
+) -> TypeGuard[Candidate]:
+    """Whether the chain's own noise (``canon``) replaces the noise primitive ``best``: for a link pick,
+    or when both model a condition the user named (one noise model per chain, however it was worded)."""
+    if canon is None or canon.primitive in used:
+        return False
+    return link_pick or any(serves(canon, n) and serves(best, n) for n in names)
+
+
+def link_rank(a: Analysis, c: Candidate) -> tuple[int, int, int]:
+    """Rank within one chain link by the chain (``specific``), then the domain prior's priority, then
+    table order: the named conditions were covered before, so the link's representative does not
+    change with how the user worded them."""
+    tier, order = specific(c)
+    return (tier, c.priority, order)
+
+
+def specific(c: Candidate) -> tuple[int, int]:
+    """Chain-only rank: a need that names the sensor, then any other fact, then "every chain"; table order."""
+    need = c.need or ""
+    return (0 if "sensor=" in need else 1 if need != "any" else 2, c.order)
 
 
 def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Candidate]:
@@ -227,12 +275,18 @@ def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Cand
     # spent on the conditions the user named
     noisy = budget >= NOISE_BUDGET and any(c.producer.link == "noise" for c in pool.values())
 
+    # one noise model per chain: the sensor's own (``specific``), whichever words named the noise
+    noise = [c for c in pool.values() if c.producer.link == "noise" and c.need]
+    canon = min(noise, key=specific) if noise else None
+
     def pick(options: list[Candidate], key: Callable[[Candidate], Any], reserve: bool = False) -> None:
         """Add the best option; with ``reserve``, keep the last slot for sensor noise until it is in."""
         options = [o for o in options if o.primitive not in used]
         if not options:
             return
         best = min(options, key=key)
+        if best.producer.link == "noise" and _stands_for(canon, best, key is within, names, used):
+            best = canon
         room = budget - len(chosen)
         if (
             reserve
@@ -245,7 +299,7 @@ def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Cand
             chosen.append(best)
             used.add(best.primitive)
 
-    def within(c: Candidate) -> tuple[int, bool, int, int]:
+    def within(c: Candidate) -> tuple[int, int, int]:
         return link_rank(a, c)
 
     for c in sorted(pool.values(), key=lambda c: c.order):  # what this kind of chain is known by
@@ -253,9 +307,12 @@ def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Cand
             pick([c], within, reserve=True)
     stated = set(a.stated)
 
+    def covered(cond: str) -> bool:
+        return any(cond in c.producer.serves[:COVERS] for c in chosen)
+
     def cover(conditions: list[str]) -> None:
-        for cond in conditions:
-            if not any(cond in c.producer.serves[:COVERS] for c in chosen):
+        for cond in sorted(set(conditions)):  # a set: the order the user named them in must not matter
+            if not covered(cond):
                 pick(
                     [c for c in pool.values() if serves(c, cond)],
                     functools.partial(rank, condition=cond),
@@ -263,6 +320,8 @@ def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Cand
                 )
 
     cover([c for c in a.named if c in stated])  # the deployment conditions the user listed come first
+    for d in sorted(a.direct, key=lambda d: d.primitive):  # those no knowledge-base condition covers
+        pick([pool[d.primitive]], within, reserve=True)
     cover([c for c in a.named if c not in stated])  # then what the setup's words name ("fisheye")
     for link in LINK_ORDER:
         if link == "motion" and not a.facts.moving:
@@ -316,6 +375,7 @@ def make_spec(a: Analysis, c: Candidate) -> CorruptionSpec:
     else:
         rationale = f"{why} ({c.producer.link}): listed for {a.domain.title}."
     matched = [f"'{m.phrase}' ({m.condition})" for m in a.facts.conditions if serves(c, m.condition)]
+    matched += [f"'{d.item}' (by its description)" for d in a.direct if d.primitive == c.primitive]
     if matched:
         rationale += f" Models the condition(s) named: {', '.join(dict.fromkeys(matched))}."
     cap = cap_of(a, c.primitive)

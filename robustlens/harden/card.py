@@ -16,7 +16,8 @@ import numpy as np
 from robustlens.data.sources import ImageSet
 from robustlens.evaluation.engine_options import versions
 from robustlens.evaluation.store import write_json
-from robustlens.harden.train import HardenRun, reload_id
+from robustlens.harden.towers import reload_with
+from robustlens.harden.train import HardenRun
 from robustlens.schemas import CorruptionPlan
 
 
@@ -28,6 +29,11 @@ def _losses(history: list[dict[str, float]], first: bool) -> dict[str, float] | 
     return {k: float(np.mean([h[k] for h in part])) for k in ("total", "radius", "anchor")}
 
 
+def _load_with(model_id: str, weights: Path) -> str:
+    reload, checkpoint = reload_with(model_id, weights)
+    return f"--model {reload}" + (f" --checkpoint {checkpoint}" if checkpoint else "")
+
+
 def card(run: HardenRun, images: ImageSet, plan: CorruptionPlan, device: str) -> dict[str, Any]:
     cfg = run.config
     return {
@@ -36,7 +42,7 @@ def card(run: HardenRun, images: ImageSet, plan: CorruptionPlan, device: str) ->
         "base_model": cfg.model,
         "base_checkpoint": cfg.checkpoint,
         "hardened_checkpoint": str(run.weights) if run.weights else None,
-        "load_with": f"--model {reload_id(cfg.model)} --checkpoint {run.weights}" if run.weights else None,
+        "load_with": _load_with(cfg.model, run.weights) if run.weights else None,
         "data": {
             "source": str(images.root),
             "kind": images.kind,

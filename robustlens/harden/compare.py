@@ -6,7 +6,8 @@ image is identical for the two models and the comparison is paired: each image c
 difference, and the interval is the paired percentile bootstrap over images
 (``evaluation.stats.paired_bootstrap``; Efron & Tibshirani 1993). Metrics: Divergence Radius of
 {clean, every severity} per spec (arXiv 2604.14973), cosine drift 1 - cos(clean, corrupted)
-averaged over severities, clean zero-shot accuracy (utility kept?) and accuracy per cell. Specs the
+averaged over severities, clean zero-shot accuracy (utility kept?) and accuracy per cell; for an
+image-only model with labels, the linear probe's accuracy instead (clean and per cell). Specs the
 model was trained on are marked ``trained``; the others are held-out corruptions (does hardening
 against blur transfer to fog, or hurt JPEG?).
 """
@@ -25,7 +26,7 @@ from robustlens.evaluation.engine import evaluate
 from robustlens.evaluation.engine_options import EngineOptions
 from robustlens.evaluation.stats import paired_bootstrap
 from robustlens.evaluation.store import CLEAN, RunStore, write_json
-from robustlens.harden.train import reload_id
+from robustlens.harden.towers import reload_with
 from robustlens.schemas import CorruptionPlan
 
 
@@ -54,8 +55,9 @@ def compare(
     """Evaluate both models on ``held_out`` and return (and write) the paired table."""
     base = options or EngineOptions()
     held = ImageSet(list(held_out), images.class_names, images.root, images.kind)
-    runs, ids = {}, {"before": model_id, "after": reload_id(model_id)}
-    for name, ckpt in (("before", base_checkpoint), ("after", str(hardened))):
+    after_id, after_ckpt = reload_with(model_id, hardened)
+    runs, ids = {}, {"before": model_id, "after": after_id}
+    for name, ckpt in (("before", base_checkpoint), ("after", after_ckpt)):
         folder = out / "compare" / name
         opts = EngineOptions(**{**base.__dict__, "checkpoints": {ids[name]: ckpt} if ckpt else {}})
         evaluate(plan, held, [ids[name]], folder, options=opts)
@@ -81,6 +83,27 @@ def compare(
 
 def _by_id(store: RunStore, model_id: str, cell: str, severity: float) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in store.read_records(model_id, cell, severity)}
+
+
+def _probe_correct(store: RunStore, model_id: str, seed: int) -> Any:
+    """cell(corruption, severity) -> {image id: 1.0 if the linear probe is right}, over the query
+    images; None without labels or for a zero-shot model. The probe is the engine's own
+    (``evaluation.probe``: fitted on this run's clean support images, never on corrupted ones), so an
+    image-only model's utility is the probe accuracy its audit reports (arXiv 2604.14973)."""
+    from robustlens.evaluation.probe import cell_columns, model_probes
+
+    clean = store.read_records(model_id, CLEAN, 0.0)
+    probes = model_probes(store, model_id, clean, seed)
+    if probes is None or probes.linear is None:
+        return None
+    pos = {r["id"]: k for k, r in enumerate(clean)}
+
+    def cell(corruption: str, severity: float) -> dict[str, float]:
+        recs = store.read_records(model_id, corruption, severity)
+        cols = cell_columns(probes, store, model_id, corruption, severity, [pos[r["id"]] for r in recs])
+        return {r["id"]: float(cols["probe_correct"][k]) for k, r in enumerate(recs) if cols["query"][k]}
+
+    return cell
 
 
 def paired_rows(
@@ -126,6 +149,23 @@ def paired_rows(
             for k, r in (("b", clean_b), ("a", clean_a))
         }
         add("clean_accuracy", None, None, correct["b"], correct["a"])
+    probe = {"b": _probe_correct(before, id_b, plan.seed), "a": _probe_correct(after, id_a, plan.seed)}
+
+    def add_probe(metric: str, spec: str | None, corruption: str, severity: float) -> None:
+        if probe["b"] is None or probe["a"] is None:
+            return  # image-only models with labels only (zero-shot models have their accuracy rows)
+        b, a = probe["b"](corruption, severity), probe["a"](corruption, severity)
+        both = [i for i in b if i in a]
+        if both:
+            add(
+                metric,
+                spec,
+                severity if spec else None,
+                np.array([b[i] for i in both]),
+                np.array([a[i] for i in both]),
+            )
+
+    add_probe("clean_probe_accuracy", None, CLEAN, 0.0)
     emb = {
         "b": before.read_embeddings(id_b, CLEAN, 0.0)[[pos_b[i] for i in ids]],
         "a": after.read_embeddings(id_a, CLEAN, 0.0)[[pos_a[i] for i in ids]],
@@ -151,6 +191,8 @@ def paired_rows(
                     for k in cells
                 }
                 add("accuracy", spec.name, s, acc["b"], acc["a"])
+        for s in sev:
+            add_probe("probe_accuracy", spec.name, spec.name, s)
     return rows
 
 
@@ -159,6 +201,8 @@ LABELS = {
     "divergence_radius": "Divergence Radius",
     "cosine_drift": "cosine drift",
     "accuracy": "accuracy",
+    "clean_probe_accuracy": "clean probe accuracy",
+    "probe_accuracy": "probe accuracy",
 }
 
 

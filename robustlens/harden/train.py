@@ -1,6 +1,7 @@
 """The hardening loop: seeded batches, the objective of ``objective.py``, atomic checkpoints, exact resume.
 
-Only the image tower trains; the text tower is frozen (the zero-shot classifier keeps its text
+Only the image tower trains (``towers.py``: open_clip's ``visual``, or a whole timm / transformers
+image-only encoder); a text tower stays frozen (the zero-shot classifier keeps its text
 embeddings). The tower runs in eval mode while it trains: batch-norm statistics stay fixed (mixed
 clean/corrupted batches would otherwise shift them and move every clean embedding) and dropout is
 off, so a step depends only on the weights and its seeded batch. The frozen original's clean
@@ -30,11 +31,13 @@ from robustlens.data.sources import ImageItem, ImageSet
 from robustlens.errors import UserInputError
 from robustlens.harden.data import batch_pixels, draw, readable, split_items
 from robustlens.harden.objective import LossParts, hardening_loss
+from robustlens.harden.towers import HARDENED as HARDENED
+from robustlens.harden.towers import Tower, save_hardened, tower
+from robustlens.harden.towers import reload_id as reload_id
 from robustlens.models.base import VisionLanguageModel
 from robustlens.schemas import CorruptionPlan
 
 CHECKPOINT = "checkpoint-last.pt"
-HARDENED = "hardened.pt"
 FORMAT = "robustlens-harden/1"
 
 
@@ -104,14 +107,7 @@ def harden(
 ) -> HardenRun:
     """Train (or resume) into ``out``; writes checkpoint-last.pt and, at the end, hardened.pt."""
     check_config(config)
-    oc = getattr(model, "model", None)
-    if oc is None or not hasattr(oc, "visual") or not hasattr(oc, "encode_image"):
-        raise UserInputError(
-            f"{model.id} cannot be hardened.",
-            why="harden fine-tunes an open_clip image tower (openclip:ARCH --checkpoint, demo:...).",
-            fix="Use an openclip: or demo: model id.",
-            field="model",
-        )
+    t = tower(model)
     if not plan.specs:
         raise UserInputError("The plan has no specs to train on.", fix="Give --plan with at least one spec.")
     corruptions = list(compile_plan(plan).values())
@@ -122,14 +118,14 @@ def harden(
     ident = identity(config, images, plan)
     run = HardenRun(config, train_items, held, skipped=skipped)
     torch.manual_seed(config.seed)
-    visual = oc.visual
-    for p in oc.parameters():
+    visual = t.trainable
+    for p in t.whole.parameters():
         p.requires_grad_(False)
     for p in visual.parameters():
         p.requires_grad_(True)
-    oc.eval()
+    t.whole.eval()
     optimiser = torch.optim.AdamW(visual.parameters(), lr=config.lr, weight_decay=0.0)
-    frozen = _frozen_clean(model, oc, train_items, config.batch_size)  # the ORIGINAL weights: before resuming
+    frozen = _frozen_clean(model, t, train_items, config.batch_size)  # the ORIGINAL weights: before resuming
     step = _resume(out / CHECKPOINT, ident, visual, optimiser, run, fresh)
     if step > config.steps:
         raise UserInputError(
@@ -147,7 +143,7 @@ def harden(
             both = torch.cat([clean_px, bad_px]).to(model.device)
             if model.device.type == "cpu":
                 both = both.contiguous(memory_format=torch.channels_last)
-            emb = oc.encode_image(both)
+            emb = t.encode(both)
             n = len(d.positions)
             loss, parts = hardening_loss(emb[n:], emb[:n], frozen[d.positions].to(model.device), config.lam)
             optimiser.zero_grad(set_to_none=True)
@@ -164,12 +160,12 @@ def harden(
         raise
     run.seconds = time.perf_counter() - start
     _save(out / CHECKPOINT, ident, step, visual, optimiser, run)
-    run.weights = save_hardened(oc, out / HARDENED, model.id)
+    run.weights = save_hardened(model, t, out)
     return run
 
 
 @torch.no_grad()
-def _frozen_clean(model: VisionLanguageModel, oc: Any, items: list[ImageItem], batch: int) -> torch.Tensor:
+def _frozen_clean(model: VisionLanguageModel, t: Tower, items: list[ImageItem], batch: int) -> torch.Tensor:
     """f0(x) of every training image (unit-normalised, float32, on the CPU), before any step."""
     from robustlens.data.images import load_image, to_rgb
 
@@ -181,7 +177,7 @@ def _frozen_clean(model: VisionLanguageModel, oc: Any, items: list[ImageItem], b
         px = px.to(model.device)
         if model.device.type == "cpu":
             px = px.contiguous(memory_format=torch.channels_last)
-        out.append(torch.nn.functional.normalize(oc.encode_image(px).float(), dim=-1).cpu())
+        out.append(torch.nn.functional.normalize(t.encode(px).float(), dim=-1).cpu())
     return torch.cat(out)
 
 
@@ -236,22 +232,3 @@ def _resume(
     run.history = json.loads(state["history"])
     run.resumed_from = int(state["step"])
     return run.resumed_from
-
-
-def reload_id(model_id: str) -> str:
-    """The id that loads hardened.pt with --checkpoint: ``openclip:ARCH/TAG`` -> ``openclip:ARCH`` (a
-    tag and a checkpoint cannot be combined); ``demo:NAME`` and ``openclip:ARCH`` stay as they are."""
-    prefix, _, rest = model_id.partition(":")
-    if prefix == "openclip" and not rest.startswith(("hf-hub:", "local-dir:")):
-        return f"openclip:{rest.partition('/')[0]}"
-    return model_id
-
-
-def save_hardened(oc: torch.nn.Module, path: Path, model_id: str) -> Path:
-    """The whole model's state dict (what ``openclip:ARCH --checkpoint`` loads); the demo models
-    leave out the packaged MiniLM text transformer, which their loader reads from its package."""
-    state = oc.state_dict()
-    if model_id.startswith("demo:"):
-        state = {k: v for k, v in state.items() if not k.startswith("text.transformer.")}
-    _atomic_save({k: v.detach().cpu().contiguous() for k, v in state.items()}, path)
-    return path

@@ -39,6 +39,10 @@ def model_catalog(prefix: str | None = None, cached_only: bool = False) -> list[
             ids += [
                 f"openclip:hf-hub:{r}" for r in sorted(repos) if hf_cached_file(r, "open_clip_config.json")
             ]
+        if pfx == "timm":  # timm's published weights live in the HF cache as timm/NAME.TAG
+            ids += [
+                f"timm:{r[5:]}" for r in sorted(repos) if r.startswith("timm/") and f"timm:{r[5:]}" not in ids
+            ]
         for model_id in ids:
             cached = is_cached(model_id, repos)
             if cached or not cached_only:
@@ -60,7 +64,35 @@ def is_cached(model_id: str, repos: set[str] | None = None) -> bool:
             return hf_cached_file(rest.removeprefix("hf-hub:"), "open_clip_config.json") is not None
         arch, _, tag = rest.partition("/")
         return bool(tag) and _openclip_cached(arch, tag, repos if repos is not None else cached_hf_repos())
+    if prefix == "timm":
+        return _timm_cached(rest)
     return False
+
+
+def _timm_cached(spec: str) -> bool:
+    """timm:NAME[.TAG]: its pretrained weights in the HF cache (timm/NAME.TAG) or torch's hub folder.
+    ``/random`` ids and local folders are not downloads, so not "cached" (as ``openclip:ARCH/random``)."""
+    if "/" in spec or spec.startswith("hf-hub:"):
+        repo = spec.removeprefix("hf-hub:")
+        return spec.startswith("hf-hub:") and _hf_weights(repo)
+    try:
+        import timm
+
+        cfg = timm.models.get_pretrained_cfg(spec)
+    except Exception:  # an unknown name or an old timm: simply not cached
+        return False
+    if cfg is None:
+        return False
+    if cfg.hf_hub_id and _hf_weights(cfg.hf_hub_id):
+        return True
+    import torch
+
+    url = cfg.url if isinstance(cfg.url, str) else ""
+    return bool(url) and (Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)).is_file()
+
+
+def _hf_weights(repo: str) -> bool:
+    return any(hf_cached_file(repo, n) for n in ("model.safetensors", "pytorch_model.bin"))
 
 
 def _openclip_cached(arch: str, tag: str, repos: set[str]) -> bool:

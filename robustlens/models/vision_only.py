@@ -198,6 +198,7 @@ class HFVisionModel(VisionLanguageModel):
                 field="model",
             ) from None
         self.model_type = str(getattr(model.config, "model_type", ""))
+        self.source = source  # where its weights and image processor were read (harden saves both)
         self.model = model.float().eval().to(self.device)
         self.weights = _weights_identity(spec, source, local)
         self._transform: Callable[[np.ndarray], torch.Tensor] = hf_pil_transform(

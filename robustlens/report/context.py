@@ -20,7 +20,7 @@ from robustlens import __version__
 from robustlens.analysis import Ranking, collapse_rule, has_random_weights, inspect_failures, ranking_for
 from robustlens.caveats import run_caveats
 from robustlens.errors import UserInputError
-from robustlens.evaluation.store import CLEAN
+from robustlens.evaluation.store import CLEAN, RunStore
 from robustlens.investigate.records import load_investigation
 from robustlens.report import sections as S
 from robustlens.report.corruption_site import corruption_site
@@ -367,16 +367,22 @@ def _reproducibility(result: AuditResult, manifest: dict[str, Any], run_dir: Pat
         "dataset_fingerprint": result.dataset_fingerprint,
         "dataset": manifest.get("dataset"),
         **corruption_site(identity, manifest.get("corruption_sites") or {}),
-        "sampling": sampling_text(result, identity.get("target_ci_width")),
+        "sampling": sampling_text(result, identity.get("target_ci_width"), _futile(run_dir)),
         "templates": identity.get("templates", []),
         "checkpoints": identity.get("checkpoints", {}),
         "skipped": [s.model_dump(mode="json") for s in result.skipped],
     }
 
 
-def sampling_text(result: AuditResult, width: float | None) -> str | None:
+def _futile(run_dir: Path) -> int:
+    """Cells that adaptive sampling stopped as futile (``timings.jsonl``, see evaluation.adaptive)."""
+    return sum(t.get("stopped") == "futile" for t in RunStore(run_dir).timings())
+
+
+def sampling_text(result: AuditResult, width: float | None, futile: int = 0) -> str | None:
     """The methods line of adaptive sampling (``--target-ci-width``); None when every cell used every
-    image. Per-cell n is in the cell table; per-class rows show their own n."""
+    image. Per-cell n is in the cell table; per-class rows show their own n. ``futile``: how many of
+    the early stops were futility stops (inconclusive whatever the remaining images show)."""
     cells = [c for c in result.cells if c.corruption != CLEAN]
     if width is None or not cells:
         return None
@@ -385,5 +391,5 @@ def sampling_text(result: AuditResult, width: float | None) -> str | None:
     early = sum(n < total for n in used)
     return (
         f"adaptive sampling: target width {width:g}; cells used {min(used)}..{max(used)} of "
-        f"{total} images; {early} cell{'s' if early != 1 else ''} stopped early"
+        f"{total} images; {early} cell{'s' if early != 1 else ''} stopped early ({futile} futile)"
     )

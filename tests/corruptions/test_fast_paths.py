@@ -154,7 +154,7 @@ def test_benchmark_prints_imagecorruptions_side_by_side(tmp_path: Path) -> None:
     module()  # skips (fails in CI) when imagecorruptions is not installed
     out = tmp_path / "speed.json"
     cmd = [sys.executable, str(ROOT / "benchmarks" / "corruption_speed.py"), "--seconds", "0.02"]
-    cmd += ["--only", "pixelate", "rotation", "--json", str(out)]
+    cmd += ["--only", "pixelate", "rotation", "--json", str(out), "--baseline", str(ROOT)]
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=True)
     assert "1 OpenCV thread(s)" in run.stdout and "slower than imagecorruptions:" in run.stdout
@@ -164,6 +164,11 @@ def test_benchmark_prints_imagecorruptions_side_by_side(tmp_path: Path) -> None:
         rows["pixelate"]["img_per_s"] / rows["pixelate"]["reference_img_per_s"], rel=0.02
     )
     assert "ratio" not in rows["rotation"]  # no ImageNet-C counterpart
+    # the baseline (here this checkout itself, imported a second time) is timed in the same rounds
+    assert "speedup" in run.stdout and rows["rotation"]["baseline_img_per_s"] > 0
+    assert rows["rotation"]["speedup"] == pytest.approx(
+        rows["rotation"]["img_per_s"] / rows["rotation"]["baseline_img_per_s"], rel=0.02
+    )
 
 
 def _motion_kernel_by_scatter(length: int, decay: float, angle: float) -> tuple[np.ndarray, tuple[int, int]]:

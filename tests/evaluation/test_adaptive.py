@@ -67,9 +67,13 @@ def test_cells_stop_early_and_floors_hold(run: tuple[Path, AuditResult]) -> None
     timings = {(t["corruption"], t["severity"]): t for t in store.timings()}
     for key, n in used.items():
         assert timings[key]["images_used"] == n and timings[key]["images_total"] == 24
-        assert timings[key]["stopped"] in ("narrow", "decided", "all")
+        assert timings[key]["stopped"] in ("narrow", "decided", "futile", "all")
     early = [t["stopped"] for key, t in timings.items() if used[key] < 24]
-    assert early and set(early) <= {"narrow", "decided"}  # "all" only for cells that used every image
+    assert early and set(early) <= {
+        "narrow",
+        "decided",
+        "futile",
+    }  # "all" only for cells that used every image
 
 
 def test_subset_drop_is_paired_with_clean_and_is_the_stop_rule_interval(
@@ -99,8 +103,10 @@ def test_report_says_so(run: tuple[Path, AuditResult]) -> None:
     written = write_report(out, ["md", "csv"])
     lo, hi = min(c.n_images for c in _cells(result)), max(c.n_images for c in _cells(result))
     early = sum(c.n_images < 24 for c in _cells(result))
+    futile = sum(t["stopped"] == "futile" for t in RunStore(out).timings())
     line = f"adaptive sampling: target width 0.3; cells used {lo}..{hi} of 24 images; {early} cell"
     assert line in written["md"].read_text()
+    assert f"stopped early ({futile} futile)" in written["md"].read_text()
     rows = list(csv.DictReader(written["csv"].open()))
     assert {int(r["n_images"]) for r in rows if r["corruption"] != CLEAN} == {
         c.n_images for c in _cells(result)
@@ -193,3 +199,50 @@ def test_stop_rule_calls_clear_cells_and_waits_on_close_ones() -> None:
     assert free.metric == "lfp"
     assert AD.tolerance({"brief": {"tolerance": {"metric": "lfp", "max": 0.2}}}, True) == ("lfp", 0.2)
     assert AD.tolerance({}, False) == ("lfp", 0.1)
+
+
+def _flips(clean: list[dict[str, Any]], positions: np.ndarray, k: int) -> list[dict[str, Any]]:
+    """A cell where k of every 20 images (in order) turn wrong: an accuracy drop of k / 20."""
+    return [
+        {
+            **clean[p],
+            "pred": 1 - clean[p]["label"] if n % 20 < k else clean[p]["pred"],
+            "clean_pred": clean[p]["pred"],
+        }
+        for n, p in enumerate(positions)
+    ]
+
+
+CLEAN200 = [
+    {"id": str(i), "label": i % 2, "pred": i % 2, "conf": 0.9, "cos": 1.0, "l2": 0.0} for i in range(200)
+]
+
+
+def test_futility_stops_a_cell_that_stays_inconclusive_and_narrow_needs_a_settled_call() -> None:
+    rule = AD.StopRule(CLEAN200, 2, 0, 200, "accuracy_drop", 0.05, looks=(40, 80, 120, 160, 200))
+    late, early = np.arange(160), np.arange(40)
+    mv = rule.interval(_flips(CLEAN200, late, 1), late)  # drop 0.05 on the tolerance, interval straddling
+    assert mv.ci_low is not None and mv.ci_high is not None and mv.ci_low <= 0.05 < mv.ci_high
+    assert rule.check(_flips(CLEAN200, late, 1), late, 0.01) == "futile"  # 40 more images cannot decide it
+    assert rule.check(_flips(CLEAN200, early, 1), early, 0.01) is None  # 160 more still might
+    assert rule.check(_flips(CLEAN200, late, 2), late, 0.01) is None  # drop 0.10: may still fail clearly
+    # [0, 0.125] is narrower than 0.2 but straddles 0.05 and may end on either side: not "narrow"
+    assert rule.check(_flips(CLEAN200, early, 1), early, 0.2) is None
+
+
+def test_error_spending_over_looks() -> None:
+    """Lan-DeMets O'Brien-Fleming-type spending: all of ALPHA by t = 1, little early; Bonferroni over
+    the looks' increments, so a cell's looks together spend at most ALPHA."""
+    from statistics import NormalDist
+
+    assert AD.spent(1.0) == pytest.approx(AD.ALPHA)
+    assert AD.look_z(0.0, 1.0) == pytest.approx(NormalDist().inv_cdf(1 - AD.ALPHA / 2))
+    looks = [0.2, 0.4, 0.6, 0.8, 1.0]
+    steps = [AD.spent(t) - AD.spent(b) for b, t in zip([0.0, *looks], looks, strict=False)]
+    assert sum(steps) == pytest.approx(AD.ALPHA) and all(x > 0 for x in steps)
+    zs = [AD.look_z(b, t) for b, t in zip([0.0, *looks], looks, strict=False)]
+    assert zs == sorted(zs, reverse=True) and zs[0] > 4  # the first look needs overwhelming evidence
+    rule = AD.StopRule(CLEAN200, 2, 0, 200, "accuracy_drop", 0.05, looks=(40, 80, 120, 160, 200))
+    alone = AD.StopRule(CLEAN200, 2, 0, 200, "accuracy_drop", 0.05)
+    assert rule.z(120) > alone.z(120)  # a look after others may spend only its own increment
+    assert AD.schedule(39, 120, AD.STEP) == [39, 49, 62, 78, 98, 120]

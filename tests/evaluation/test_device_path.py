@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,6 +56,8 @@ def run(s: dict[str, Path], out: Path, *extra: str) -> int:
             "0",
             "--bootstrap",
             "50",
+            "--batch-size",
+            "4",  # three batches per cell: per-batch work shows
             *extra,
         ]
     )
@@ -67,11 +71,49 @@ def manifest(out: Path) -> dict:
     return json.loads((out / "manifest.json").read_text())
 
 
+DECODED: Counter[str] = Counter()  # image path -> decodes during the device run
+HOST_ENCODES: list[int] = []  # batch sizes through ``encode_images`` (a host copy each) in that run
+
+
 @pytest.fixture(scope="module")
 def device_run(setup: dict[str, Path]) -> Path:
+    """A device run on a cold embedding cache, counting every image decode (``load_image``) and
+    every batch encoded through ``encode_images``."""
+    from robustlens.evaluation import loader
+    from robustlens.models.base import VisionLanguageModel
+
+    real, encode = loader.load_image, VisionLanguageModel.encode_images
+
+    def counting(path: str, *args: Any, **kwargs: Any) -> Any:
+        DECODED[str(path)] += 1
+        return real(path, *args, **kwargs)
+
+    def counted(self: VisionLanguageModel, pixels: Any) -> Any:
+        HOST_ENCODES.append(len(pixels))
+        return encode(self, pixels)
+
     out = setup["root"] / "device"
-    assert run(setup, out, "--corrupt-on", "device") == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loader, "load_image", counting)
+        patch.setattr(VisionLanguageModel, "encode_images", counted)
+        patch.setenv("ROBUSTLENS_CACHE", str(setup["root"] / "cold-cache"))
+        assert run(setup, out, "--corrupt-on", "device") == 0
     return out
+
+
+def test_device_mode_decodes_every_image_once(device_run: Path) -> None:
+    """The clean pass's model-resolution pixels become the ``inputs`` copies the device kernels
+    corrupt: one decode and resize per image, not a second pass for the copies (cold cache)."""
+    assert len(DECODED) == 9 and set(DECODED.values()) == {1}, DECODED
+    assert not (device_run / "inputs").exists(), "copies and the clean pass's scratch rows go with the run"
+
+
+def test_device_cells_stay_on_the_device_until_written(device_run: Path) -> None:
+    """Only the clean pass encodes batch by batch to the host (4 + 4 + 1 images); the device
+    cells keep their features on the device and copy each cell to the host once."""
+    assert HOST_ENCODES == [4, 4, 1]
+    dev = AuditResult.load(device_run / "result.json")
+    assert all(c.n_images == 9 for c in dev.cells) and len(dev.cells) == 3
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +238,42 @@ def test_api_takes_and_checks_the_execution_arguments(
     assert (out / "timings.jsonl").read_text() == timings, "the device run's identity: resumed as is"
     with pytest.raises(UserInputError, match=r"changed: corrupt_on\)"):
         robustlens.evaluate(*args, out, **kwargs, corrupt_on="cpu")  # type: ignore[arg-type]
+
+
+def test_an_fp16_overflow_is_encoded_again_in_fp32_when_the_cell_completes(
+    setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ``encode_images`` does per batch: under fp16 autocast a batch whose features overflow is
+    encoded again in fp32, here once its cell is complete, from the same corrupted pixels (rebuilt
+    from the seeds); the other batches keep their features."""
+    import numpy as np
+
+    from robustlens.evaluation.loader import CellImages, CellJob
+    from robustlens.models import load_model
+    from robustlens.schemas import CorruptionSpec, PrimitiveCall
+
+    model = load_model(MODEL, setup["ckpt"], "cpu")
+    pixels = np.random.default_rng(0).integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
+    np.save(tmp_path / "inputs.npy", pixels)
+    spec = CorruptionSpec(name="noise", recipe=[PrimitiveCall(name="gaussian_noise")])
+    job = CellJob(("noise", 3.0), spec.model_dump_json(), 3.0, tuple(range(5)))
+    ids = [f"img{n}" for n in range(5)]
+    inputs = str(tmp_path / "inputs.npy")
+    dataset = CellImages([job], [""] * 5, ids, model.image_transform, 0, 64, inputs=inputs)
+    images = device_path.DeviceImages(inputs, model.device)
+    batches = [(0, 1), (2, 3), (4,)]
+    compiled = device_path.compile_spec(spec)
+    corrupted = [device_path._corrupt(dataset, images, job, compiled, rows) for rows in batches]
+    expected = np.concatenate([model.encode_images(p) for p in corrupted])
+    real, dtypes = model._encode_images, []
+
+    def overflowing(x: Any) -> Any:
+        dtypes.append(x.dtype)
+        return real(x) * (float("inf") if len(dtypes) == 2 else 1.0)  # the second batch, once
+
+    monkeypatch.setattr(model, "_encode_images", overflowing)
+    monkeypatch.setattr(model, "_half", lambda: True)
+    parts = [(rows, *device_path._features(model, p)) for rows, p in zip(batches, corrupted, strict=True)]
+    emb = device_path._cell_embeddings(model, dataset, images, job, parts)
+    assert len(dtypes) == 4, "three batches and one fp32 re-encode"
+    np.testing.assert_array_equal(emb, expected)

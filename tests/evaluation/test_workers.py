@@ -148,3 +148,27 @@ def test_pickled_modules_names_only_real_modules() -> None:
     modules = pickled_modules({"a": OrderedDict(x=Image.new("L", (2, 2)))})
     assert "collections" in modules and "PIL.Image" in modules
     assert all(m in sys.modules for m in modules)
+
+
+def test_cpu_sharing_knobs_leave_cores_to_the_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``loader.share_cores``/``start_worker``: the variants benchmarks/throughput.py --variants measures."""
+    from robustlens.evaluation import loader
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(loader, "ENCODER_THREADS", "spare")
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    seen = [torch.get_num_threads() for _ in loader.share_cores(range(3), 1, torch.device("cpu"))]
+    assert seen == [3, 3, 3] and torch.get_num_threads() == before  # cores - workers, then restored
+    assert [torch.get_num_threads() for _ in loader.share_cores(range(2), 0, torch.device("cpu"))] == [
+        before
+    ] * 2
+    monkeypatch.setattr(loader, "ENCODER_THREADS", "all")
+    assert [torch.get_num_threads() for _ in loader.share_cores(range(2), 1, torch.device("cpu"))] == [
+        before
+    ] * 2
+    code = "import os; from robustlens.evaluation.loader import start_worker as s; b = os.nice(0); s(7)"
+    code += "; print(os.nice(0) - b)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "7"  # a niced worker yields a contended core to the encoder

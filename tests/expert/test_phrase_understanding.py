@@ -104,7 +104,18 @@ def test_the_lexical_fallback_still_reads_lay_wording(monkeypatch: pytest.Monkey
     try:
         brief = _brief(imaging_setup="phone camera", deployment_conditions=["the camera gets greasy"])
         facts = infer_chain(brief)
-        assert "dust" in facts.condition_names() and all(m.method == "lexical" for m in facts.conditions)
+        named = set(facts.condition_names())  # greasy lens: "dust", or "smear" (a film) once split
+        assert named & {"dust", "smear"} and all(m.method == "lexical" for m in facts.conditions)
         assert "dirty_lens" in [s.name for s in plan_from_brief(brief).specs]
     finally:
         _analyse.cache_clear()
+
+
+def test_a_flash_drive_is_no_light_source() -> None:
+    facts = infer_chain(
+        _brief(
+            imaging_setup="a fixed camera over the counter under ceiling lamps",
+            deployment_conditions=["recordings are copied to a USB flash drive every night"],
+        )
+    )
+    assert "flash" not in facts.light and "artificial" in facts.light, facts

@@ -168,6 +168,21 @@ def test_bad_input_is_a_clear_error(
     assert message in err and "Traceback" not in err
 
 
+def test_a_bad_compare_plan_fails_before_training(setup: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    from robustlens.cli import main
+
+    bad = setup["root"] / "bad-compare.yaml"
+    bad.write_text(TEST_PLAN.replace("name: fog}", "name: jpeg_compression}"))
+    out = setup["root"] / "bad-compare"
+    argv = ["harden", "--model", f"openclip:{ARCH}", "--checkpoint", str(setup["base"]), "--data",
+            str(setup["data"]), "--plan", str(setup["root"] / "train.yaml"), "--out", str(out),
+            "--device", "cpu", "--compare", str(bad)]  # fmt: skip
+    assert main(argv) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Unknown corruption primitive 'jpeg_compression'" in err and "Traceback" not in err
+    assert not (out / CHECKPOINT).exists()  # nothing trained
+
+
 def test_demo_model_loads_a_hardened_checkpoint(tmp_path: Path) -> None:
     """`demo:textile --checkpoint OUT/hardened.pt` (the README example) uses the file's weights."""
     from safetensors.torch import load_file

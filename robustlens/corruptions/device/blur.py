@@ -11,14 +11,9 @@ import numpy as np
 import torch
 
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._ops import (
-    centre_kernels,
-    correlate,
-    gaussian_blur,
-    pixel_grid,
-    quantise,
-    remap,
-)
+from robustlens.corruptions.device._filters import centre_kernels, filter2d, gaussian
+from robustlens.corruptions.device._layers import u8
+from robustlens.corruptions.device._resample import grid, remap
 from robustlens.corruptions.ops import disk_kernel, motion_kernel
 from robustlens.corruptions.primitives.blur import (
     DefocusBlur,
@@ -37,13 +32,13 @@ def defocus_blur(prim: DefocusBlur, batch: Batch) -> torch.Tensor:
     if r < 0.5:
         return batch.images
     kernel = centre_kernels([disk_kernel(r)], [None], batch.device)
-    return correlate(batch.images, kernel)
+    return filter2d(batch.images, kernel)
 
 
 @device_kernel("gaussian_blur")
 def gaussian_blur_kernel(prim: GaussianBlur, batch: Batch) -> torch.Tensor:
     """Gaussian of ``sigma`` px at 224 px, cut at 3 sigma (``ops.gaussian``)."""
-    return gaussian_blur(batch.images, prim.sigma * batch.scale)
+    return gaussian(batch.images, prim.sigma * batch.scale)
 
 
 @device_kernel("glass_blur")
@@ -51,14 +46,14 @@ def glass_blur(prim: GlassBlur, batch: Batch) -> torch.Tensor:
     """Gaussian blur, one uniform random displacement of every pixel (bilinear, reflected border,
     as ``cv2.remap``), Gaussian blur again; uint8 between the steps as on CPU."""
     sigma = prim.sigma * batch.scale
-    x = quantise(gaussian_blur(batch.images, sigma))
+    x = u8(gaussian(batch.images, sigma))
     d = prim.displacement * batch.scale
     if d > 0:
         h, w = int(x.shape[-2]), int(x.shape[-1])
         offsets = (batch.uniform((2, h, w)) * 2.0 - 1.0) * d  # (B, 2, H, W): dx, dy in px
-        gy, gx = pixel_grid(h, w, x)
-        x = quantise(remap(x, gx + offsets[:, 0], gy + offsets[:, 1]))
-    return gaussian_blur(x, sigma)
+        xs, ys = grid(h, w, x.device)
+        x = u8(remap(x, xs + offsets[:, 0], ys + offsets[:, 1]))
+    return gaussian(x, sigma)
 
 
 @device_kernel("motion_blur")
@@ -73,7 +68,7 @@ def motion_blur(prim: MotionBlur, batch: Batch) -> torch.Tensor:
     built = [motion_kernel(length, decay, a) for a in angles]
     # one padding for every image (the streak reaches at most ``length`` px from its anchor)
     kernels = centre_kernels([k for k, _ in built], [a for _, a in built], batch.device, (length, length))
-    return correlate(batch.images, kernels, border="replicate")
+    return filter2d(batch.images, kernels, border="replicate")
 
 
 @device_kernel("zoom_blur")
@@ -88,7 +83,7 @@ def zoom_blur(prim: ZoomBlur, batch: Batch) -> torch.Tensor:
     for k in range(1, prim.copies + 1):
         s = 1.0 + prim.zoom * k / prim.copies
         my, mx = _zoom_matrix(h, s, x), _zoom_matrix(w, s, x)
-        acc = acc + quantise(torch.matmul(torch.matmul(my, x), mx.T))
+        acc = acc + u8(torch.matmul(torch.matmul(my, x), mx.T))
     return acc / (prim.copies + 2)
 
 

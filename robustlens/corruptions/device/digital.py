@@ -3,7 +3,7 @@
 JPEG uses torchvision's libjpeg (CPU) or nvJPEG (CUDA) codec in batches at the primitive's IJG
 quality, as ImageNet-C's JPEG (Hendrycks & Dietterich, ICLR 2019). WebP has no torch codec, so it
 has no device kernel (an audit using it corrupts on CPU). Resampling uses OpenCV's area rule
-exactly (``_ops.resize_area``) and bicubic/bilinear with OpenCV's grid; the uint8 intermediate of
+exactly (``_resample.resize``) and bicubic/bilinear with OpenCV's grid; the uint8 intermediate of
 the numpy path is rounded here too.
 """
 
@@ -14,7 +14,8 @@ import torch
 from torchvision.io import decode_jpeg, encode_jpeg
 
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._ops import quantise, resize
+from robustlens.corruptions.device._layers import u8
+from robustlens.corruptions.device._resample import resize
 from robustlens.corruptions.primitives.digital import (
     _BAYER8,
     BitDepth,
@@ -28,8 +29,8 @@ from robustlens.corruptions.primitives.digital import (
 @device_kernel("jpeg")
 def jpeg(prim: Jpeg, batch: Batch) -> torch.Tensor:
     """Encode and decode every image as a baseline JPEG (4:2:0) at ``quality``, in one batch."""
-    u8 = torch.round(batch.images * 255.0).to(torch.uint8)
-    encoded = encode_jpeg(list(u8), quality=int(prim.quality))  # nvJPEG on CUDA, libjpeg on CPU
+    levels = torch.round(batch.images * 255.0).to(torch.uint8)
+    encoded = encode_jpeg(list(levels), quality=int(prim.quality))  # nvJPEG on CUDA, libjpeg on CPU
     # decode_jpeg reads the compressed bytes from host memory whatever device it decodes on
     decoded = decode_jpeg([e.cpu() for e in encoded], device=batch.device)
     return torch.stack(list(decoded)).to(batch.images.dtype) / 255.0
@@ -42,7 +43,7 @@ def _factor(factor: float, batch: Batch) -> float:
 def _small(prim: Pixelate | Downscale, batch: Batch) -> torch.Tensor:
     h, w = int(batch.images.shape[-2]), int(batch.images.shape[-1])
     f = _factor(prim.factor, batch)
-    return quantise(resize(batch.images, round(h * f), round(w * f), "area"))
+    return u8(resize(batch.images, round(h * f), round(w * f), "area"))
 
 
 @device_kernel("pixelate")
@@ -56,7 +57,7 @@ def pixelate(prim: Pixelate, batch: Batch) -> torch.Tensor:
 def downscale(prim: Downscale, batch: Batch) -> torch.Tensor:
     """Area downsampling by ``factor``, bicubic (or bilinear) upsampling back."""
     h, w = int(batch.images.shape[-2]), int(batch.images.shape[-1])
-    mode = "bicubic" if prim.interpolation == "bicubic" else "bilinear"
+    mode = "cubic" if prim.interpolation == "bicubic" else "linear"
     return resize(_small(prim, batch), h, w, mode)
 
 

@@ -12,17 +12,9 @@ import torch
 
 from robustlens.corruptions.base import Primitive
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._layers import (
-    gaussian,
-    gray,
-    grid,
-    px,
-    quantile_linear,
-    resize,
-    resize_linear_u8,
-    smooth_field,
-    u8,
-)
+from robustlens.corruptions.device._filters import gaussian
+from robustlens.corruptions.device._layers import gray, px, quantile_linear, smooth_field, u8
+from robustlens.corruptions.device._resample import grid, resize, resize_linear_u8
 from robustlens.corruptions.device.geometric import rotate
 from robustlens.corruptions.primitives.document import (
     _SCREEN_ANGLES,

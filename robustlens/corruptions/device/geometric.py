@@ -16,7 +16,8 @@ import torch
 
 from robustlens.corruptions.base import Primitive
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._layers import grid, host, px, remap, smooth_field, warp_affine
+from robustlens.corruptions.device._layers import host, px, smooth_field
+from robustlens.corruptions.device._resample import grid, remap, warp_affine
 from robustlens.corruptions.primitives.geometric import (
     CropZoom,
     Elastic,

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._ops import from_linear, grain_noise, lookup, pixel_grid, to_linear
+from robustlens.corruptions.device._layers import from_linear, grain_noise, lookup, to_linear
+from robustlens.corruptions.device._resample import grid
 from robustlens.corruptions.primitives.illumination import (
     _LINEAR,
     GAMMA,
@@ -43,7 +44,7 @@ def vignetting(prim: Vignetting, batch: Batch) -> torch.Tensor:
     """cos^4-law falloff ``1 / (1 + k r^2)^2`` with r in half-diagonals, in linear light."""
     x = batch.images
     h, w = int(x.shape[-2]), int(x.shape[-1])
-    gy, gx = pixel_grid(h, w, x)
+    gx, gy = grid(h, w, x.device)
     r = torch.sqrt((gy - (h - 1) / 2) ** 2 + (gx - (w - 1) / 2) ** 2) * (2.0 / math.hypot(h, w))
     k = (1.0 - prim.strength) ** -0.5 - 1.0
     falloff = 1.0 / (1.0 + k * r * r) ** 2
@@ -62,7 +63,7 @@ def glare(prim: Glare, batch: Batch) -> torch.Tensor:
         draws.append([sx, sy, rng.uniform(0, 2 * np.pi), *colour])
     p = torch.as_tensor(np.array(draws, np.float32), device=x.device)
     cx, cy, phase = p[:, 0, None, None], p[:, 1, None, None], p[:, 2, None, None]
-    gy, gx = pixel_grid(h, w, x)
+    gx, gy = grid(h, w, x.device)
     dy, dx = gy - cy, gx - cx  # (B, H, W)
     r0 = max(1.0, prim.radius * batch.scale)
     d2 = (dy * dy + dx * dx) / (r0 * r0)

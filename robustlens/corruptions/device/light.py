@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._ops import from_linear, to_linear
+from robustlens.corruptions.device._layers import from_linear, to_linear
 from robustlens.corruptions.primitives.light import (
     Brightness,
     Contrast,

@@ -14,7 +14,9 @@ import torch
 
 from robustlens.corruptions.base import Primitive
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._layers import filter2d, gaussian, grid, px
+from robustlens.corruptions.device._filters import filter2d, gaussian
+from robustlens.corruptions.device._layers import px
+from robustlens.corruptions.device._resample import grid
 from robustlens.corruptions.primitives.manufacturing import (
     Dust,
     UnevenIllumination,

@@ -15,7 +15,9 @@ import torch
 
 from robustlens.corruptions.base import Primitive
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._layers import gaussian, host, px, resize, u8
+from robustlens.corruptions.device._filters import gaussian
+from robustlens.corruptions.device._layers import host, px, u8
+from robustlens.corruptions.device._resample import resize
 from robustlens.corruptions.primitives.medical import (
     _HED_FROM_RGB,
     _RGB_FROM_HED,

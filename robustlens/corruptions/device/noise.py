@@ -1,8 +1,8 @@
 """Device kernels of the noise family (ImageNet-C noise set, Hendrycks & Dietterich, ICLR 2019).
 
 Same definitions as ``primitives/noise.py``: additive, photon, salt-and-pepper and multiplicative
-noise with the primitives' own parameters, drawn per image from its own generator and on the 224 px
-reference grid exactly where the numpy path draws there (``grain_noise``).
+noise with the primitives' own parameters, drawn per image from its own seed (one batched draw)
+and on the 224 px reference grid exactly where the numpy path draws there (``grain_noise``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._ops import grain_noise
+from robustlens.corruptions.device._layers import grain_noise
 from robustlens.corruptions.primitives.noise import (
     _BINS,
     _EXACT_BELOW,

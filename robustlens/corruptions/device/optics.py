@@ -14,17 +14,9 @@ import torch
 
 from robustlens.corruptions.base import Primitive
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._layers import (
-    gaussian,
-    grid,
-    mix,
-    px,
-    quantile_linear,
-    remap,
-    resize,
-    smooth_field,
-    u8,
-)
+from robustlens.corruptions.device._filters import gaussian
+from robustlens.corruptions.device._layers import mix, px, quantile_linear, smooth_field, u8
+from robustlens.corruptions.device._resample import grid, remap, resize
 from robustlens.corruptions.primitives.optics import (
     _MAX_DROPS,
     ChromaticAberration,

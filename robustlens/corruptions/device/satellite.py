@@ -14,7 +14,8 @@ import torch
 
 from robustlens.corruptions.base import Primitive
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._layers import colour, grid, px, quantile_k, remap, resize, smooth_field
+from robustlens.corruptions.device._layers import colour, px, quantile_k, smooth_field
+from robustlens.corruptions.device._resample import grid, remap, resize
 from robustlens.corruptions.primitives.satellite import (
     _ANGSTROM,
     _FIELD_SIDE,

@@ -1,7 +1,7 @@
 """Device kernels of the sensor defects (``primitives/sensor.py``): dead pixels, ISO noise, rolling shutter.
 
 Same definitions and parameters as the numpy primitives; per-site and per-pixel planes are drawn
-on the device from each image's own generator, small per-image draws (skew direction, wobble)
+on the device from each image's own seed (one batched draw), small per-image draws (skew direction, wobble)
 from its numpy generator in the CPU order.
 """
 
@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._ops import grain_noise, pixel_grid, remap, resize
+from robustlens.corruptions.device._layers import grain_noise
+from robustlens.corruptions.device._resample import grid, remap, resize
 from robustlens.corruptions.primitives.sensor import DeadPixels, ISONoise, RollingShutter
 
 
@@ -61,7 +62,7 @@ def iso_noise(prim: ISONoise, batch: Batch) -> torch.Tensor:
     g = max(1.0, prim.grain * batch.scale)
     ch, cw = max(2, round(h / g)), max(2, round(w / g))
     chroma = torch.einsum("ij,bjhw->bihw", _NO_LUMA.to(x), batch.normal((3, ch, cw)))
-    chroma = resize(chroma, h, w, "bilinear")
+    chroma = resize(chroma, h, w, "linear")
     spread = chroma.reshape(chroma.shape[0], -1).std(dim=1, correction=0).reshape(-1, 1, 1, 1)
     noise = chroma * (prim.chroma / (spread + 1e-6)) + grain_noise(batch, channels=None)
     luma = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
@@ -80,6 +81,5 @@ def rolling_shutter(prim: RollingShutter, batch: Batch) -> torch.Tensor:
         sign = 1.0 if rng.random() < 0.5 else -1.0
         cycles, phase = rng.uniform(0.5, 2.0), rng.uniform(0.0, 2 * math.pi)
         shifts.append(sign * amp * t + prim.wobble * amp * torch.sin(2 * math.pi * cycles * t + phase))
-    gy, gx = pixel_grid(h, w, x)
-    map_x = gx[None] + torch.stack(shifts)[:, :, None]
-    return remap(x, map_x, gy.expand_as(map_x))
+    xs, ys = grid(h, w, x.device)
+    return remap(x, xs + torch.stack(shifts)[:, :, None], ys)

@@ -16,19 +16,9 @@ import torch
 
 from robustlens.corruptions.base import REFERENCE_SIDE, Primitive
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._layers import (
-    colour,
-    filter2d,
-    gaussian,
-    gray,
-    host,
-    mix,
-    px,
-    quantile_k,
-    ref_shape,
-    resize,
-    u8,
-)
+from robustlens.corruptions.device._filters import filter2d, gaussian
+from robustlens.corruptions.device._layers import colour, gray, host, mix, px, quantile_k, ref_shape, u8
+from robustlens.corruptions.device._resample import resize
 from robustlens.corruptions.ops import line_kernel
 from robustlens.corruptions.primitives.weather import (
     _SHINE,

@@ -13,15 +13,9 @@ import torch
 
 from robustlens.corruptions.base import Primitive
 from robustlens.corruptions.device import Batch, device_kernel
-from robustlens.corruptions.device._layers import (
-    colour,
-    gaussian,
-    grid,
-    host,
-    quantile_k,
-    ref_shape,
-    resize,
-)
+from robustlens.corruptions.device._filters import gaussian
+from robustlens.corruptions.device._layers import colour, host, quantile_k, ref_shape
+from robustlens.corruptions.device._resample import grid, resize
 from robustlens.corruptions.primitives.weather_light import _GHOST_TINTS, Shadow, SunFlare
 
 
