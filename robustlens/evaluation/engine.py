@@ -323,17 +323,8 @@ class _Runner:
         emb, items = self._clean_embeddings(model, items, known is None, batch, workers)
         ids, labels = [i.id for i in items], [i.label for i in items]
         captions = self._captions(model, items)
-        records = cell_records(
-            ids,
-            labels,
-            emb,
-            emb,
-            text,
-            model.logit_scale,
-            model.logit_bias,
-            None,
-            captions,
-        )
+        scale, bias = model.logit_scale, model.logit_bias
+        records = cell_records(ids, labels, emb, emb, text, scale, bias, None, captions)
         self.store.write_cell(model.id, CLEAN, 0.0, records, emb)
         self.progress.cell_done()
         fresh = [r["pred"] for r in records] if text is not None else None
