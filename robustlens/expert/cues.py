@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, get_args
 
-import yaml
 from pydantic import ValidationError
 
-from robustlens.errors import UserInputError, did_you_mean
+from robustlens.errors import did_you_mean
+from robustlens.expert.datafile import entry_error, read_yaml
 from robustlens.expert.facts import FACT_FIELDS, ChainFacts
 from robustlens.expert.phrases import split_phrases
 from robustlens.schemas import DomainBrief
@@ -25,10 +25,7 @@ CHAIN_PATH = Path(__file__).with_name("chain.yaml")
 def load_cues(path: str | None = None) -> dict[str, Any]:
     """The validated cue phrases (``chain.yaml``); a malformed file raises UserInputError naming the field."""
     file = Path(path) if path else CHAIN_PATH
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise _bad(file, f"not valid YAML: {exc}", "chain") from None
+    data = read_yaml(file, _bad, "chain")
     facts = data.get("facts")
     if not isinstance(facts, dict):
         raise _bad(file, "'facts' must map ChainFacts fields to values and phrases", "facts")
@@ -79,13 +76,9 @@ def _allowed(name: str) -> tuple[str, ...] | None:
     return tuple(str(v) for v in get_args(inner))
 
 
-def _bad(file: Path, what: str, field: str) -> UserInputError:
-    return UserInputError(
-        f"Invalid imaging-chain cue file {file}: {what}",
-        why="chain facts must use the ChainFacts vocabulary (robustlens/expert/facts.py).",
-        fix="Correct the entry named above.",
-        field=field,
-    )
+_bad = entry_error(
+    "imaging-chain cue", "chain facts must use the ChainFacts vocabulary (robustlens/expert/facts.py)."
+)
 
 
 def brief_clauses(brief: DomainBrief) -> list[str]:

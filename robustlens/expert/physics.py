@@ -14,10 +14,10 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from robustlens.errors import UserInputError, describe_validation, did_you_mean
+from robustlens.errors import describe_validation, did_you_mean
+from robustlens.expert.datafile import entry_error, read_yaml
 from robustlens.expert.facts import FACT_FIELDS, ChainFacts
 from robustlens.schemas import Model
 
@@ -109,9 +109,7 @@ def load_physics(path: str | None = None) -> Physics:
 
     file = Path(path) if path else PHYSICS_PATH
     try:
-        physics = Physics.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")) or {})
-    except yaml.YAMLError as exc:
-        raise _bad(file, f"not valid YAML: {exc}", "physics") from None
+        physics = Physics.model_validate(read_yaml(file, _bad, "physics"))
     except ValidationError as exc:
         raise _bad(file, describe_validation(exc, root="physics"), "physics") from None
     conditions = set(load_knowledge().conditions)
@@ -140,13 +138,10 @@ def load_physics(path: str | None = None) -> Physics:
     return physics
 
 
-def _bad(file: Path, what: str, field: str) -> UserInputError:
-    return UserInputError(
-        f"Invalid expert physics file {file}: {what}",
-        why="every primitive and condition must exist and chain facts use the ChainFacts vocabulary.",
-        fix="Correct the entry named above.",
-        field=field,
-    )
+_bad = entry_error(
+    "expert physics",
+    "every primitive and condition must exist and chain facts use the ChainFacts vocabulary.",
+)
 
 
 def holds(conj: str, facts: ChainFacts, named: set[str]) -> bool:

@@ -31,11 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from robustlens.errors import UserInputError
 from robustlens.expert import phrases, sentences
 from robustlens.expert.cues import _allowed, _clean
+from robustlens.expert.datafile import entry_error, read_yaml
 from robustlens.expert.phrases import (
     _leading_negation,
     _negation_at,
@@ -83,10 +81,7 @@ class Vote:
 def load_prototypes(path: str | None = None) -> tuple[FieldRule, ...]:
     """The validated prototype file; a malformed one raises UserInputError naming the entry."""
     file = Path(path) if path else PROTOTYPES_PATH
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise _bad(file, f"not valid YAML: {exc}", "fields") from None
+    data = read_yaml(file, _bad, "fields")
     fields = data.get("fields")
     if not isinstance(fields, dict) or not fields:
         raise _bad(file, "'fields' must map ChainFacts fields to prototypes", "fields")
@@ -122,13 +117,9 @@ def load_prototypes(path: str | None = None) -> tuple[FieldRule, ...]:
     return tuple(rules)
 
 
-def _bad(file: Path, what: str, field: str) -> UserInputError:
-    return UserInputError(
-        f"Invalid imaging-chain prototype file {file}: {what}",
-        why="prototypes describe the values of robustlens.expert.facts.ChainFacts fields.",
-        fix="Correct the entry named above.",
-        field=field,
-    )
+_bad = entry_error(
+    "imaging-chain prototype", "prototypes describe the values of robustlens.expert.facts.ChainFacts fields."
+)
 
 
 def source_clauses(brief: DomainBrief) -> list[tuple[str, str]]:
