@@ -15,7 +15,6 @@ import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from robustlens.expert.conditions import condition_clauses
 from robustlens.expert.cues import _clean
 from robustlens.expert.facts import ConditionMatch
 from robustlens.expert.phrases import PhraseMatch, match_phrases, split_phrases
@@ -52,7 +51,7 @@ def uncovered(brief: DomainBrief, matched: Sequence[ConditionMatch], modelled: C
     unplanned."""
     out = []
     for item in brief.deployment_conditions:
-        clauses = set(condition_clauses(brief.model_copy(update={"deployment_conditions": [item]})))
+        clauses = set(_clean(split_phrases(item)))  # this item's share of ``condition_clauses(brief)``
         if not any(m.condition in modelled for m in matched if m.phrase in clauses):
             out.append(item)
     return out

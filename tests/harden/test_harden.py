@@ -134,6 +134,12 @@ def test_a_checkpoint_from_other_settings_is_refused(setup: dict) -> None:
         harden(_config(setup["base"], 2, lr=0.5), model, images, plan, out)
 
 
+def _cli(setup: dict, data: Path, out: Path, *extra: str) -> list[str]:
+    """`robustlens harden` on the tiny base model with the training plan, on CPU, plus ``extra``."""
+    base = ["harden", "--model", f"openclip:{ARCH}", "--checkpoint", str(setup["base"]), "--data", str(data)]
+    return [*base, "--plan", str(setup["root"] / "train.yaml"), "--out", str(out), "--device", "cpu", *extra]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -147,22 +153,7 @@ def test_bad_input_is_a_clear_error(
 ) -> None:
     from robustlens.cli import main
 
-    argv = [
-        "harden",
-        "--model",
-        f"openclip:{ARCH}",
-        "--checkpoint",
-        str(setup["base"]),
-        "--data",
-        str(setup["data"]),
-        "--plan",
-        str(setup["root"] / "train.yaml"),
-        "--out",
-        str(setup["root"] / "bad"),
-        "--device",
-        "cpu",
-        *args,
-    ]
+    argv = _cli(setup, setup["data"], setup["root"] / "bad", *args)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -174,9 +165,7 @@ def test_a_bad_compare_plan_fails_before_training(setup: dict, capsys: pytest.Ca
     bad = setup["root"] / "bad-compare.yaml"
     bad.write_text(TEST_PLAN.replace("name: fog}", "name: jpeg_compression}"))
     out = setup["root"] / "bad-compare"
-    argv = ["harden", "--model", f"openclip:{ARCH}", "--checkpoint", str(setup["base"]), "--data",
-            str(setup["data"]), "--plan", str(setup["root"] / "train.yaml"), "--out", str(out),
-            "--device", "cpu", "--compare", str(bad)]  # fmt: skip
+    argv = _cli(setup, setup["data"], out, "--compare", str(bad))
     assert main(argv) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "Unknown corruption primitive 'jpeg_compression'" in err and "Traceback" not in err
@@ -211,27 +200,8 @@ def test_cli_trains_writes_the_card_and_the_paired_table(
 
     data = textile_folder(setup["root"] / "cli-data", per_class=4, broken=True)
     out = setup["root"] / "cli"
-    argv = [
-        "harden",
-        "--model",
-        f"openclip:{ARCH}",
-        "--checkpoint",
-        str(setup["base"]),
-        "--data",
-        str(data),
-        "--plan",
-        str(setup["root"] / "train.yaml"),
-        "--out",
-        str(out),
-        "--compare",
-        str(setup["root"] / "test.yaml"),
-        "--steps",
-        "2",
-        "--device",
-        "cpu",
-        "--holdout-fraction",
-        "0.5",
-    ]
+    argv = _cli(setup, data, out, "--compare", str(setup["root"] / "test.yaml"), "--steps", "2")
+    argv += ["--holdout-fraction", "0.5"]
     assert main(argv) == 0
     card = json.loads((out / "card.json").read_text())
     assert card["data"]["skipped_unreadable"].keys() == {"global/zz_broken.jpg"}
