@@ -246,3 +246,63 @@ def test_error_spending_over_looks() -> None:
     alone = AD.StopRule(CLEAN200, 2, 0, 200, "accuracy_drop", 0.05)
     assert rule.z(120) > alone.z(120)  # a look after others may spend only its own increment
     assert AD.schedule(39, 120, AD.STEP) == [39, 49, 62, 78, 98, 120]
+
+
+def _one_class_cell(pattern: tuple[int, ...], n: int = 200) -> tuple[list[dict[str, Any]], Any]:
+    """Clean records (every image right) with labels cycling through ``pattern``, and a cell that
+    predicts class 0 for every image (what the demo model does under heavy blur)."""
+    clean = [
+        {"id": str(i), "label": pattern[i % len(pattern)], "pred": pattern[i % len(pattern)], "conf": 0.9}
+        | {"cos": 1.0, "l2": 0.0}
+        for i in range(n)
+    ]
+
+    def cell(positions: np.ndarray) -> list[dict[str, Any]]:
+        return [{**clean[p], "pred": 0, "clean_pred": clean[p]["pred"]} for p in positions]
+
+    return clean, cell
+
+
+def test_stratified_prediction_settles_a_one_class_cell_but_not_one_on_the_threshold() -> None:
+    """Class 0 holds 60% of the images and the cell predicts class 0 everywhere: accuracy 0.6 (no
+    collapse at 0.5) and a drop of 0.4 (fails). Pooled, the 0/1 outcomes look like a coin (p(1-p) =
+    0.24) and 80 of 200 images cannot settle the collapse call; within each class nothing varies
+    (recall 1 and 0), so the stratified prediction settles it, up to the per-class rule of three."""
+    clean, cell = _one_class_cell((0, 0, 0, 1, 2))
+    rule = AD.StopRule(clean, 3, 0, 200, "accuracy_drop", 0.05, looks=(40, 80, 120, 160, 200))
+    first = np.arange(80)  # the stratified order's prefix: 48 / 16 / 16
+    guess = rule.predict("accuracy", cell(first), first)
+    assert guess is not None and guess.center == pytest.approx(0.6)
+    se = [3 / m / (2 * AD.Z) for m in (48, 16, 16)]  # the rule-of-three floor of each class
+    var = sum(u * s * e**2 for u, s, e in zip((72, 24, 24), (120, 40, 40), se, strict=True)) / 200**2
+    assert guess.sd == pytest.approx(var**0.5)
+    assert rule.check(cell(first), first, 0.01) == "decided"
+    # class 0 holds exactly half: accuracy 0.5 sits on the collapse threshold, so one more right or
+    # wrong image of the rest flips the call: it waits for all images at every look
+    clean, cell = _one_class_cell((0, 0, 1, 2))
+    rule = AD.StopRule(clean, 3, 0, 200, "accuracy_drop", 0.05, looks=(40, 80, 120, 160, 200))
+    for m in (40, 80, 120, 160):
+        assert rule.check(cell(np.arange(m)), np.arange(m), 0.01) is None
+
+
+def test_stratified_prediction_is_exact_at_the_full_set_and_pooled_within_one_class() -> None:
+    clean, _ = _one_class_cell((0, 1, 1, 2))
+    rng = np.random.default_rng(0)
+    wrong = rng.random(200) < np.array([0.1, 0.4, 0.4, 0.7] * 50)
+    records = [
+        {**r, "pred": (r["label"] + 1) % 3 if w else r["label"]} for r, w in zip(clean, wrong, strict=True)
+    ]
+    every = np.arange(200)
+    full = AD.StopRule(clean, 3, 0, 200, "accuracy_drop", 0.05).predict("accuracy_drop", records, every)
+    assert full is not None and full.sd == 0 and full.center == pytest.approx(wrong.mean())
+    balanced = AD.StopRule(clean, 3, 0, 200, "balanced_accuracy_drop", 0.05)
+    recalls = [1 - wrong[[r["label"] == c for r in clean]].mean() for c in range(3)]
+    got = balanced.predict("balanced_accuracy_drop", records, every)
+    assert got is not None and got.center == pytest.approx(1 - np.mean(recalls))
+    one = [{**r, "label": 0, "pred": 0} for r in clean]  # one class: the pooled finite-population SD
+    ones = [{**r, "pred": 1 if w else 0} for r, w in zip(one, wrong, strict=True)]
+    seen = np.arange(50)
+    guess = AD.StopRule(one, 2, 0, 200, "accuracy_drop", 0.05).predict("accuracy", ones[:50], seen)
+    s = wrong[:50].astype(float).std(ddof=1)
+    assert guess is not None and guess.sd == pytest.approx(s * ((200 - 50) / (200 * 50)) ** 0.5)
+    assert AD.StopRule(one, 2, 0, 200, "lfp", 0.1).predict("lfp", ones[:50], seen) is None
