@@ -20,7 +20,15 @@ from typing import Any
 
 from robustlens.errors import UserInputError, did_you_mean
 from robustlens.expert.conditions import LEXICAL_ONLY, condition_clauses, match_conditions
-from robustlens.expert.cues import CHAIN_PATH, _allowed, _clean, _fields, brief_clauses, load_cues
+from robustlens.expert.cues import (
+    CHAIN_PATH,
+    _allowed,
+    _clean,
+    _fields,
+    aside_clauses,
+    brief_clauses,
+    load_cues,
+)
 from robustlens.expert.facts import ChainFacts, Evidence
 from robustlens.expert.phrases import match_phrases, split_phrases
 from robustlens.expert.prototypes import classify
@@ -55,8 +63,21 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     methods: dict[str, str] = {}
     denied: dict[str, int] = {}
     clauses = brief_clauses(brief)
-    matches = match_phrases(clauses, labels, threshold=FACT_THRESHOLD, top_k=FACT_TOP_K)
-    setup = _clean(split_phrases(brief.imaging_setup))
+    # a class name ("horizon only") says what is in view, never what carries the camera
+    shown = [c for c in brief_clauses(brief, class_names=True) if c not in clauses]
+    matches = match_phrases(shown, sky_labels(labels), threshold=LEXICAL_ONLY, top_k=FACT_TOP_K)
+    # the device's own words: "the X-ray clinic" or "an X-ray counter" names a neighbour, no sensor
+    device = {k: v for k, v in labels.items() if k.startswith("sensor=") or k == "light=transmission"}
+    heads = cues.get("neighbour_heads") or []
+    matches += match_phrases(
+        clauses,
+        {k: v for k, v in labels.items() if k not in device},
+        threshold=FACT_THRESHOLD,
+        top_k=FACT_TOP_K,
+    )
+    matches += match_phrases(clauses, device, threshold=FACT_THRESHOLD, top_k=FACT_TOP_K, heads=heads)
+    asides = aside_clauses(brief.imaging_setup)
+    setup = [c for c in _clean(split_phrases(brief.imaging_setup)) if c not in asides]
     matches += match_phrases(setup, setup_labels, threshold=LEXICAL_ONLY, top_k=FACT_TOP_K)
     for m in matches:
         if m.negated:
@@ -79,6 +100,10 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
         if name == "sky_in_view":
             if values["sky_in_view"] is None or value == "false":  # "looks down" beats a stray "sky"
                 values["sky_in_view"] = value == "true"
+        elif name == "modality":  # named outright ("optical coherence tomography"): the first one said
+            if values["modality"] is not None:
+                continue
+            values["modality"] = value
         else:
             values[name].append(value)
         evidence.append(Evidence(fact=label, phrases=phrases, method=methods[label]))
@@ -86,7 +111,7 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
         evidence = [
             e for e in evidence if not e.fact.startswith("sky_in_view=") or _sky(e) == values["sky_in_view"]
         ]
-    _apply_implications(values, evidence, cues, ruled_out)
+    _apply_implications(values, evidence, cues, ruled_out, clauses)
     _apply_recapture(values, evidence, clauses, cues)
     _apply_modality_words(values, evidence, clauses, cues)
     _apply_user(values, evidence, brief.chain)
@@ -116,15 +141,25 @@ def _add_votes(
         methods[vote.label] = "semantic"
 
 
+def sky_labels(labels: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in labels.items() if k.startswith("sky_in_view=")}
+
+
 def _sky(e: Evidence) -> bool:
     return e.fact == "sky_in_view=true"
 
 
 def _apply_implications(
-    values: dict[str, Any], evidence: list[Evidence], cues: dict[str, Any], ruled_out: set[str]
+    values: dict[str, Any],
+    evidence: list[Evidence],
+    cues: dict[str, Any],
+    ruled_out: set[str],
+    clauses: list[str],
 ) -> None:
     """Defaults implied by what was found (an endoscope images in the body), only for silent fields."""
     said = {f for f in (*LIST_FIELDS, "modality", "sky_in_view") if values[f] not in (None, [])}
+    night = match_phrases(clauses, {"night": cues.get("night_only") or []}, threshold=LEXICAL_ONLY)
+    night_only = any(not m.negated for m in night)
     for key, implied in (cues.get("implies") or {}).items():
         name, _, value = key.partition("=")
         if not _holds(values, name, value):
@@ -135,8 +170,8 @@ def _apply_implications(
             indoor_only = field == "scene" and set(values["scene"]) <= {"indoor"}
             if field in said and field in ("scene", "modality", "sky_in_view") and not indoor_only:
                 continue
-            if field == "light" and "sun" in want and _indoors(values):
-                continue  # a drone flying inside a warehouse sees no sun
+            if field == "light" and "sun" in want and (_indoors(values) or night_only):
+                continue  # a drone flying inside a warehouse, a camera that records only at night: no sun
             items = want if isinstance(want, list) else [want]
             for item in items:
                 label = f"{field}={str(item).lower()}"

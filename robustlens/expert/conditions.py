@@ -8,6 +8,7 @@ the physical facts of the imaging chain) because the two are tuned and tested se
 
 from __future__ import annotations
 
+from robustlens.expert.clauses import best_primitives, vet
 from robustlens.expert.cues import _clean
 from robustlens.expert.facts import ConditionMatch
 from robustlens.expert.phrases import PhraseMatch, content_stems, match_phrases, split_phrases
@@ -17,6 +18,7 @@ __all__ = ["condition_clauses", "match_conditions"]
 
 CONDITION_THRESHOLD = 0.55  # a named condition is always considered, so its bar is lower
 CONDITION_TOP_K = 2
+CANDIDATES = 4  # hits per clause the vetting (``clauses.vet``) chooses from
 SECOND_MARGIN = 0.03  # a second semantic condition must score this close to the first
 LEXICAL_ONLY = 1.01  # a threshold no cosine reaches: lexical matching only
 
@@ -35,16 +37,21 @@ def match_conditions(
     matched lexically only (it describes the optics: "fisheye lens", "infrared night vision"). A
     one-word condition name is not an example by itself ("over the water" is not turbid ``water``);
     a clause names one condition, plus a second only when that is as direct (see ``_second``); a
-    negated clause rules out only its best match ("no rain" does not rule out clouds).
+    negated clause rules out only its best match ("no rain" does not rule out clouds). A deployment
+    condition's hits are vetted first (``clauses.vet``: echoes, homonyms, fragments, denials, and clauses
+    a primitive's own description says better, which ``direct.py`` then plans).
     """
     vocab = conditions if conditions is not None else _kb_conditions()
     labels = {c: [*([c.replace("_", " ")] if "_" in c else []), *phrases] for c, phrases in vocab.items()}
     clauses = condition_clauses(brief)
     setup = [c for c in _clean(split_phrases(brief.imaging_setup)) if c not in clauses]
-    matches = match_phrases(clauses, labels, threshold=CONDITION_THRESHOLD, top_k=CONDITION_TOP_K)
-    matches += match_phrases(setup, labels, threshold=LEXICAL_ONLY, top_k=CONDITION_TOP_K)
+    matches = match_phrases(clauses, labels, threshold=CONDITION_THRESHOLD, top_k=CANDIDATES)
     by_clause: dict[str, list[PhraseMatch]] = {}
     for m in matches:
+        by_clause.setdefault(m.phrase, []).append(m)
+    primitives = best_primitives(list(by_clause)) if by_clause else {}
+    by_clause = {c: kept for c, hits in by_clause.items() if (kept := vet(hits, labels, primitives.get(c)))}
+    for m in match_phrases(setup, labels, threshold=LEXICAL_ONLY, top_k=CONDITION_TOP_K):
         by_clause.setdefault(m.phrase, []).append(m)
     named: list[ConditionMatch] = []
     negated: list[str] = []

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from robustlens.errors import did_you_mean
 from robustlens.expert.datafile import entry_error, read_yaml
 from robustlens.expert.facts import FACT_FIELDS, ChainFacts
-from robustlens.expert.phrases import split_phrases
+from robustlens.expert.phrases import content_stems, match_phrases, split_phrases
 from robustlens.schemas import DomainBrief
 
 CHAIN_PATH = Path(__file__).with_name("chain.yaml")
@@ -32,7 +32,7 @@ def load_cues(path: str | None = None) -> dict[str, Any]:
     setup = data.get("setup_facts") or {}
     if not isinstance(setup, dict):
         raise _bad(file, "'setup_facts' must map ChainFacts fields to values and phrases", "setup_facts")
-    for key in ("recapture", "camera_words", "scan_words"):
+    for key in ("recapture", "camera_words", "scan_words", "asides", "neighbour_heads", "night_only"):
         if not all(isinstance(p, str) for p in data.get(key) or []):
             raise _bad(file, f"'{key}' must be a list of phrases", key)
     decoys = data.get("decoys") or {}
@@ -81,10 +81,41 @@ _bad = entry_error(
 )
 
 
-def brief_clauses(brief: DomainBrief) -> list[str]:
-    """All clauses of the brief's free text, unique, in reading order, with decoy compounds removed."""
+def brief_clauses(brief: DomainBrief, *, class_names: bool = False) -> list[str]:
+    """All clauses of the brief's free text about this deployment, unique, in reading order, with
+    decoy compounds removed; asides (``aside_clauses``) and (unless ``class_names``) bare class
+    names left out."""
     texts = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
-    return _clean(c for t in texts for c in split_phrases(t))
+    asides = {c for t in texts for c in aside_clauses(t)}
+    return [
+        c
+        for c in _clean(c for t in texts for c in split_phrases(t))
+        if c not in asides and (class_names or not class_name(c, brief.labels))
+    ]
+
+
+def class_name(clause: str, labels: list[str] | None) -> bool:
+    """Whether ``clause`` only names one of the brief's classes ("meteor, aircraft, satellite or
+    bird"): what the pictures show, not what images them -- an aircraft in the sky is no camera on one."""
+    words = content_stems(clause) - {"or", "either", "just", "only"}  # "drone or helicopter"
+    names = frozenset().union(*(content_stems(label) for label in labels or ()))
+    return bool(words) and words <= names
+
+
+SENTENCE = re.compile(r"\.(?:\s+|$)|[;\n]+")
+
+
+@functools.cache
+def aside_clauses(text: str) -> frozenset[str]:
+    """The (cleaned) clauses of ``text``'s asides: sentences about another device or place than this
+    deployment's ("the X-ray room next door has its own system", "an X-ray counter that takes no
+    pictures"). Their words describe a neighbour, not this imaging chain, so they set no fact."""
+    markers = {"aside": [str(p) for p in load_cues().get("asides") or []]}
+    sentences = [s.strip() for s in SENTENCE.split(text or "") if s and s.strip()]
+    if not markers["aside"] or not sentences:
+        return frozenset()
+    hits = {m.phrase for m in match_phrases(sentences, markers, threshold=2.0)}  # lexical only
+    return frozenset(c for s in sentences if s in hits for c in _clean(split_phrases(s)))
 
 
 def _clean(clauses: Iterable[str]) -> list[str]:

@@ -23,19 +23,18 @@ downloads (offline flags are forced), and when it cannot load the matcher is lex
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
 from robustlens.expert import sentences
+from robustlens.expert.names import heads_key, name_positions, without_names
 
 SCORE_DIGITS = 4  # scores are rounded so batching order cannot change a result
 MAX_GAP = 2  # content words allowed between two words of an example phrase
 OVERLAP_MARGIN = 0.15  # extra similarity a semantic match needs when it shares only some example words
-ONE_WORD_MARGIN = (
-    0.35  # extra similarity a one-word clause needs: "paper", "small", "houses" mean little alone
-)
+ONE_WORD_MARGIN = 0.35  # extra similarity a one-word clause needs: "paper", "houses" mean little alone
 LabelKey = tuple[tuple[str, tuple[str, ...]], ...]
 
 
@@ -214,7 +213,9 @@ def _strip_negation(text: str) -> str:
     return " ".join(words[:at] + words[at + skip :])
 
 
-def _lexical_hit(clause: list[_Token], example: list[_Token]) -> tuple[int, int] | None:
+def _lexical_hit(
+    clause: list[_Token], example: list[_Token], names: frozenset[int] = frozenset()
+) -> tuple[int, int] | None:
     """(start, words skipped) in clause tokens when all of ``example``'s content words occur in order,
     at most MAX_GAP apart (adjacent within one of the example's hyphenated compounds: "two-sided" is
     not "two lamps at the sides"), and no hyphenated compound of the clause is only partly used."""
@@ -222,13 +223,17 @@ def _lexical_hit(clause: list[_Token], example: list[_Token]) -> tuple[int, int]
         return None
     want = [t.stem for t in example]
     for start, token in enumerate(clause):
-        if token.stem != want[0]:
+        if token.stem != want[0] or token.pos in names:
             continue
         used, pos = [start], start
         for k, stem_ in enumerate(want[1:], start=1):
             gap = 0 if example[k].group == example[k - 1].group else MAX_GAP
             nxt = next(
-                (j for j in range(pos + 1, min(len(clause), pos + 2 + gap)) if clause[j].stem == stem_),
+                (
+                    j
+                    for j in range(pos + 1, min(len(clause), pos + 2 + gap))
+                    if clause[j].stem == stem_ and clause[j].pos not in names
+                ),
                 None,
             )
             if nxt is None:
@@ -299,14 +304,21 @@ def _margin(clause: str, example: str) -> float:
 
 
 def match_phrases(
-    phrases: Sequence[str], labels: Mapping[str, Sequence[str]], *, threshold: float = 0.5, top_k: int = 1
+    phrases: Sequence[str],
+    labels: Mapping[str, Sequence[str]],
+    *,
+    threshold: float = 0.5,
+    top_k: int = 1,
+    heads: Collection[str] = (),
 ) -> list[PhraseMatch]:
     """Each phrase -> up to ``top_k`` labels, best first (lexical hits 1.0, then semantic by cosine).
 
     ``labels`` maps a label to its example phrases (the label name is not an example unless listed, so
-    a terse name such as 'water' cannot fire on its own). Phrases without a match are omitted; results
-    keep the order of ``phrases``.
+    a terse name such as 'water' cannot fire on its own). Words of a name ('Purple Haze', the Frost
+    family; ``heads`` adds nouns such as "clinic": ``names.py``) match nothing. Phrases without a
+    match are omitted; results keep the order of ``phrases``.
     """
+    head_set = heads_key(heads)
     key = tuple((str(label), tuple(str(e) for e in examples)) for label, examples in labels.items())
     lexicon = _label_tokens(key)
     clauses = [str(p).strip() for p in phrases]
@@ -316,12 +328,13 @@ def match_phrases(
         words = _words(clause)
         neg_at = _negation_at(words, _compound_positions(clause))
         tokens = _tokens(clause)
+        names = name_positions(clause, head_set)
         ranked: list[tuple[int, int, int, PhraseMatch]] = []
         for order, (label, examples) in enumerate(lexicon):
             spots = [
                 (gap, -len(e), start, k)
                 for k, e in enumerate(examples)
-                if (hit := _lexical_hit(tokens, e))
+                if (hit := _lexical_hit(tokens, e, names))
                 for start, gap in [hit]
             ]
             if spots:  # tightest, longest hit first: "camera flash" beats "camera ... shaking"
@@ -332,9 +345,10 @@ def match_phrases(
         hits = [m for *_, m in sorted(ranked, key=lambda r: r[:3])]
         found.append(hits[:top_k])
     # a clause with no content word left once a negation cue is removed ("none", "no") means nothing
-    todo = [i for i, hits in enumerate(found) if len(hits) < top_k and _worded(_strip_negation(clauses[i]))]
+    unnamed = [without_names(c, head_set) for c in clauses]
+    todo = [i for i, hits in enumerate(found) if len(hits) < top_k and _worded(_strip_negation(unnamed[i]))]
     if todo and semantic_available():
-        stripped = [_strip_negation(clauses[i]) for i in todo]
+        stripped = [_strip_negation(unnamed[i]) for i in todo]
         for i, scores in zip(todo, _label_scores(stripped, key, threshold), strict=True):
             have = {m.label for m in found[i]}
             negated = _leading_negation(clauses[i])

@@ -42,6 +42,10 @@ class Producer(Model):
     signature: list[str] = Field(
         default_factory=list, description="any-of conjunctions under which the chain is known by it"
     )
+    implied: list[str] = Field(
+        default_factory=list,
+        description="any-of conjunctions under which the chain makes it unavoidable (a codec's blocks)",
+    )
     why: str = Field(min_length=5)
     cap: float = Field(5.0, ge=1.0, le=5.0)
     caps: list[CapRule] = Field(default_factory=list)
@@ -122,7 +126,7 @@ def load_physics(path: str | None = None) -> Physics:
             raise _bad(
                 file, f"unknown primitive {name!r}. {did_you_mean(name, REGISTRY)}", f"primitives.{name}"
             )
-        for key in ("needs", "excluded_by", "caps", "signature"):
+        for key in ("needs", "excluded_by", "caps", "signature", "implied"):
             for conj in getattr(p, key):
                 conj = conj.when if isinstance(conj, CapRule) else conj
                 for atom in conj.split("&"):

@@ -3,10 +3,11 @@
 ``analyse`` infers the chain facts of a brief (``chain.infer_chain``), keeps every primitive that a
 link of the chain can produce and no physical fact rules out (``physics.yaml``), and ranks them with
 the best-matching knowledge-base domain as a prior (its priority, severity caps and objections apply
-only when the domain clearly matches). ``plan_from_brief`` then covers the chain within the budget:
-the chain's signature primitives (``physics.yaml`` ``signature``: what a fundus camera or a fax is known
-by), one spec per condition the user named (never dropped for being outside a domain; from 4 specs on
-one slot stays reserved for sensor noise), then one per chain link in a fixed order, then the priors.
+only when the domain clearly matches). ``plan_from_brief`` then covers the chain within the budget
+(``selection.py``): the chain's signature primitives (``physics.yaml`` ``signature``: what a fundus
+camera or a fax is known by), one spec per condition the user named (never dropped for being outside a
+domain; from 4 specs on one slot stays reserved for sensor noise), the effects the chain's facts make
+unavoidable (``implied``), then one per chain link in a fixed order, then the priors.
 The plan follows from the SET of chain facts and named conditions (sorted, with one noise model per
 chain), so wording and order do not change it; a named condition no knowledge-base condition covers
 is matched to the primitives' own descriptions (``direct.py``), and a condition the user names beats
@@ -19,54 +20,24 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
 
 from robustlens.corruptions import REGISTRY, compile_plan
 from robustlens.corruptions.base import LADDER_STEPS, PrimitiveInfo, interpolate
 from robustlens.expert.chain import condition_clauses, infer_chain
 from robustlens.expert.direct import DirectMatch, direct_matches, uncovered
 from robustlens.expert.facts import ChainFacts
-from robustlens.expert.knowledge import GENERIC, Domain, Suitable, brief_text, domain_for, load_knowledge
+from robustlens.expert.knowledge import GENERIC, Domain, brief_text, domain_for, load_knowledge
 from robustlens.expert.knowledge import Unsuitable as Objection
 from robustlens.expert.physics import Producer, excluding, holds, load_physics, producing
+from robustlens.expert.selection import Candidate, select, serves
 from robustlens.schemas import CorruptionPlan, CorruptionSpec, DomainBrief, PrimitiveCall
 
 PLANNER = "offline-expert"
 PRIOR_CONFIDENCE = 0.3  # a domain's caps, objections and rationales apply only above this match confidence
-LINK_ORDER = (
-    "acquisition",
-    "noise",
-    "processing",
-    "motion",
-    "optics",
-    "light",
-    "page",
-    "weather",
-    "geometry",
-)
 MILD = re.compile(r"\b(?:slightly|a bit|a little|somewhat|mildly|minor|a few degrees)\b", re.IGNORECASE)
 MILD_CAP = 2.0  # severity-5 bound of a primitive whose conditions the user calls mild
-NOISE_BUDGET = 4  # from this many specs on, one slot is kept for sensor noise
-COVERS = 2  # a chosen primitive covers a named condition listed among the first COVERS it models
-GENERIC_PRIORITY = 4  # rank of a chain-plausible primitive the domain prior does not list
 SAID = "said:"  # a need that is the user's own words (a named condition matched to the primitive itself)
-
-
-@dataclass
-class Candidate:
-    """A primitive the chain can produce, with why (the need that holds) and its prior, if any."""
-
-    primitive: str
-    producer: Producer
-    need: str | None
-    prior: Suitable | None
-    order: int
-
-    @property
-    def priority(self) -> int:
-        return self.prior.priority if self.prior else GENERIC_PRIORITY
 
 
 @dataclass
@@ -223,125 +194,6 @@ def plan_from_brief(brief: DomainBrief) -> CorruptionPlan:
     return plan
 
 
-def rank(c: Candidate, condition: str | None = None) -> tuple[int, int, tuple[bool, int]]:
-    """Sort key, smallest first: how directly it models ``condition`` (physics first), prior priority
-    (raised one level when the prior ties it to the condition), knowledge order."""
-    if condition is None:  # a specific producing fact is better evidence than "every chain has it"
-        return (0, c.priority, (c.need == "any", c.order))
-    physical = list(c.producer.serves)
-    closeness = physical.index(condition) if condition in physical else len(physical) + 1
-    tied = c.prior is not None and condition in c.prior.conditions
-    return (closeness, c.priority - tied, (False, c.order))
-
-
-def serves(c: Candidate, condition: str) -> bool:
-    return condition in c.producer.serves or bool(c.prior and condition in c.prior.conditions)
-
-
-def _stands_for(
-    canon: Candidate | None, best: Candidate, link_pick: bool, names: set[str], used: set[str]
-) -> TypeGuard[Candidate]:
-    """Whether the chain's own noise (``canon``) replaces the noise primitive ``best``: for a link pick,
-    or when both model a condition the user named (one noise model per chain, however it was worded)."""
-    if canon is None or canon.primitive in used:
-        return False
-    return link_pick or any(serves(canon, n) and serves(best, n) for n in names)
-
-
-def link_rank(a: Analysis, c: Candidate) -> tuple[int, int, int]:
-    """Rank within one chain link by the chain (``specific``), then the domain prior's priority, then
-    table order: the named conditions were covered before, so the link's representative does not
-    change with how the user worded them."""
-    tier, order = specific(c)
-    return (tier, c.priority, order)
-
-
-def specific(c: Candidate) -> tuple[int, int]:
-    """Chain-only rank: a need that names the sensor, then any other fact, then "every chain"; table order."""
-    need = c.need or ""
-    return (0 if "sensor=" in need else 1 if need != "any" else 2, c.order)
-
-
-def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Candidate]:
-    """Within ``budget``: the chain's signature primitives, one per named condition, one per chain link
-    (in a fixed link order; motion only when something moves), then the rest by prior and table order.
-    """
-    chosen: list[Candidate] = []
-    used = set(taken or ())
-    pool = a.candidates
-    names = set(a.named)
-
-    # every sensor adds noise, so a plan of a few specs or more keeps one (issue 12); a tiny budget is
-    # spent on the conditions the user named
-    noisy = budget >= NOISE_BUDGET and any(c.producer.link == "noise" for c in pool.values())
-
-    # one noise model per chain: the sensor's own (``specific``), whichever words named the noise
-    noise = [c for c in pool.values() if c.producer.link == "noise" and c.need]
-    canon = min(noise, key=specific) if noise else None
-
-    def pick(options: list[Candidate], key: Callable[[Candidate], Any], reserve: bool = False) -> None:
-        """Add the best option; with ``reserve``, keep the last slot for sensor noise until it is in."""
-        options = [o for o in options if o.primitive not in used]
-        if not options:
-            return
-        best = min(options, key=key)
-        if best.producer.link == "noise" and _stands_for(canon, best, key is within, names, used):
-            best = canon
-        room = budget - len(chosen)
-        if (
-            reserve
-            and noisy
-            and best.producer.link != "noise"
-            and not any(c.producer.link == "noise" for c in chosen)
-        ):
-            room -= 1
-        if room > 0:
-            chosen.append(best)
-            used.add(best.primitive)
-
-    def within(c: Candidate) -> tuple[int, int, int]:
-        return link_rank(a, c)
-
-    for c in sorted(pool.values(), key=lambda c: c.order):  # what this kind of chain is known by
-        if any(holds(s, a.facts, names) for s in c.producer.signature):
-            pick([c], within, reserve=True)
-    stated = set(a.stated)
-
-    def covered(cond: str) -> bool:
-        return any(cond in c.producer.serves[:COVERS] for c in chosen)
-
-    def cover(conditions: list[str]) -> None:
-        for cond in sorted(set(conditions)):  # a set: the order the user named them in must not matter
-            if not covered(cond):
-                pick(
-                    [c for c in pool.values() if serves(c, cond)],
-                    functools.partial(rank, condition=cond),
-                    reserve=True,
-                )
-
-    cover([c for c in a.named if c in stated])  # the deployment conditions the user listed come first
-    for d in sorted(a.direct, key=lambda d: d.primitive):  # those no knowledge-base condition covers
-        pick([pool[d.primitive]], within, reserve=True)
-    cover([c for c in a.named if c not in stated])  # then what the setup's words name ("fisheye")
-    for link in LINK_ORDER:
-        if link == "motion" and not a.facts.moving:
-            continue
-        if not any(c.producer.link == link for c in chosen):
-            pick([c for c in pool.values() if c.producer.link == link and (c.need or c.prior)], within)
-    links = {c.producer.link for c in chosen}
-
-    def later(c: Candidate) -> tuple[int, int, bool, bool, int]:
-        overlap = -len(names & set(c.producer.serves))
-        return (c.priority, overlap, c.producer.link in links, c.need == "any", c.order)
-
-    for c in sorted((c for c in pool.values() if c.primitive not in used), key=later):
-        if len(chosen) >= budget:
-            break
-        chosen.append(c)
-        used.add(c.primitive)
-    return chosen
-
-
 def cap_of(a: Analysis, name: str) -> float:
     """The severity-5 bound: the domain prior's when it clearly applies, else the generic cap."""
     c = a.candidates.get(name)
@@ -378,6 +230,9 @@ def make_spec(a: Analysis, c: Candidate) -> CorruptionSpec:
     matched += [f"'{d.item}' (by its description)" for d in a.direct if d.primitive == c.primitive]
     if matched:
         rationale += f" Models the condition(s) named: {', '.join(dict.fromkeys(matched))}."
+    unavoidable = next((s for s in c.producer.implied if holds(s, a.facts, set(a.named))), None)
+    if unavoidable is not None:
+        rationale += f" Unavoidable in this chain: {describe(unavoidable, a.facts)}."
     cap = cap_of(a, c.primitive)
     ladder: dict[str, list[float]] = {}
     if cap < LADDER_STEPS:

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from robustlens.expert import phrases, sentences
-from robustlens.expert.cues import _allowed, _clean
+from robustlens.expert.cues import _allowed, _clean, aside_clauses, class_name, load_cues
 from robustlens.expert.datafile import entry_error, read_yaml
+from robustlens.expert.names import heads_key, without_names
 from robustlens.expert.phrases import (
     _leading_negation,
     _negation_at,
@@ -47,6 +48,7 @@ from robustlens.schemas import DomainBrief
 
 PROTOTYPES_PATH = Path(__file__).with_name("prototypes.yaml")
 SOURCES = ("domain", "description", "setup", "conditions")
+DEVICE_FIELDS = ("sensor", "modality")  # what a neighbour's name ("the MRI suite") must not set
 OTHER = ""  # the background value: clauses about something else (open-set rejection); never a fact
 
 
@@ -128,9 +130,12 @@ def source_clauses(brief: DomainBrief) -> list[tuple[str, str]]:
     texts += [("conditions", c) for c in brief.deployment_conditions]
     out = []
     for source, text in texts:
-        clauses = _clean(split_phrases(text))
+        asides = aside_clauses(text)  # about a neighbour, not this deployment: no vote
+        clauses = [c for c in _clean(split_phrases(text)) if c not in asides]
+        clauses = [c for c in clauses if not class_name(c, brief.labels)]
         out += [(source, clause) for clause in clauses]
         sentences_ = _clean(s.strip() for s in _SENTENCE.split(text or "") if s.strip())
+        sentences_ = [s for s in sentences_ if not any(c in asides for c in _clean(split_phrases(s)))]
         # a whole sentence gives its clauses context ("a thin tube ... with a camera at its end"); one
         # that negates anything is left to its clauses, whose negation is read one by one
         out += [(source, s) for s in sentences_ if s not in clauses and not _negates(s)]
@@ -179,11 +184,18 @@ def classify(brief: DomainBrief, rules: tuple[FieldRule, ...] | None = None) -> 
     if not voters:
         return []
     matrix, owners, texts = _matrix(rules)
-    sims = sentences.embed_clauses([c for _, c in voters]) @ matrix.T
+    # a name's words ('Purple Haze', an "X-ray counter" beside the camera) describe no chain fact
+    heads = heads_key(load_cues().get("neighbour_heads") or [])
+    plain = [without_names(c) for _, c in voters]
+    sims = sentences.embed_clauses(plain) @ matrix.T
+    device = sims.copy()
+    named = [(i, text) for i, (_, c) in enumerate(voters) if (text := without_names(c, heads)) != plain[i]]
+    if named:
+        device[[i for i, _ in named]] = sentences.embed_clauses([t for _, t in named]) @ matrix.T
     best: dict[int, Vote] = {}
     for r, rule in enumerate(rules):
         cols = [k for k, (owner, _) in enumerate(owners) if owner == r]  # contiguous, grouped by value
-        sub = sims[:, cols[0] : cols[-1] + 1]
+        sub = (device if rule.name in DEVICE_FIELDS else sims)[:, cols[0] : cols[-1] + 1]
         starts = [0] + [k for k in range(1, len(cols)) if owners[cols[k]][1] != owners[cols[k - 1]][1]]
         per_value = np.maximum.reduceat(sub, starts, axis=1)  # clause x value: nearest prototype
         ranked = np.sort(per_value, axis=1)

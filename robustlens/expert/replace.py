@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from robustlens.expert.planner import analyse, make_spec, rank, serves
+from robustlens.expert.planner import analyse, make_spec
+from robustlens.expert.selection import rank, serves
 from robustlens.schemas import CorruptionPlan, CorruptionSpec, DomainBrief
 
 

@@ -90,33 +90,20 @@ def test_missing_empty_duplicate_and_unknown_selection(tmp_path: Path) -> None:
     assert [s.name for s in select_scenarios(ALL, ["dashcam", "mri_brain"])] == ["dashcam", "mri_brain"]
 
 
-# Scenarios of the retired second and third held-out splits that the offline expert still fails (issue 12 is not
-# resolved; its note gives each cause). Strict: a fix that makes one pass fails here until it is removed
-# from this list, so the list can only shrink.
+# Scenarios of the retired second and third held-out splits that the offline expert still fails
+# (issue 12 is not resolved; its note gives each cause). Strict: a fix that makes one pass fails here
+# until it is removed from this list, so the list can only shrink.
 KNOWN_FAILING = {
-    "allsky_meteor_camera",
-    "car_wash_plate_camera",
     "cinema_film_restoration_scanner",
-    "cytology_smear_microscope",
-    "ebike_handlebar_camera",
     "ferry_deck_camera",
     "floating_solar_drone",
     "gemstone_grading_microscope",
-    "mammography_screening_bus",
-    "microfilm_digitisation",
     "oct_retina_scanner",
     "parcel_barcode_tunnel",
-    "petri_colony_counter",
-    "pool_drowning_camera",
     "port_crane_container_ocr",
     "self_checkout_produce",
-    "sem_wafer_review",
-    "tbm_cutterhead_camera",
     "thermal_building_survey",
-    "vending_machine_camera",
-    "vet_ultrasound",
     "weather_balloon_camera",
-    "wound_photo_app",
 }
 ACCEPTANCE = [
     pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="known offline-expert failure"))

@@ -24,7 +24,7 @@ def test_every_name_in_the_knowledge_exists() -> None:
         assert set(d.conditions) <= set(kb.conditions)
     for name, p in physics.primitives.items():
         assert set(p.serves) <= set(kb.conditions), name
-        for conj in [*p.needs, *p.excluded_by, *(rule.when for rule in p.caps)]:
+        for conj in [*p.needs, *p.excluded_by, *p.implied, *(rule.when for rule in p.caps)]:
             assert all(atom_error(a, set(kb.conditions)) is None for a in conj.split("&")), (name, conj)
 
 
@@ -47,6 +47,11 @@ def test_every_condition_has_example_phrases() -> None:
             "primitives.rain.serves",
         ),
         (PHYSICS_PATH, lambda d: d["primitives"].update(rainn=d["primitives"]["rain"]), "primitives.rainn"),
+        (
+            PHYSICS_PATH,
+            lambda d: d["primitives"]["jpeg"].update(implied=["processing=carrier_pigeon"]),
+            "primitives.jpeg.implied",
+        ),
         (CHAIN_PATH, lambda d: d["facts"]["light"].update(laser=["laser"]), "facts.light.laser"),
         (CHAIN_PATH, lambda d: d["modality"].update(phone="sonar"), "modality.phone"),
     ],
