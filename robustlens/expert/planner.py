@@ -238,7 +238,8 @@ def make_spec(a: Analysis, c: Candidate) -> CorruptionSpec:
     if cap < LADDER_STEPS:
         ladder = {p: capped_ladder(info, p, cap) for p in info.ladder}
         rationale += (
-            f" Severity 5 is capped at the registry's severity {cap:g}, the strongest level plausible here."
+            f" Its ladder is capped: its severity 5 is the default ladder's severity {cap:g}, the strongest"
+            " level plausible here (severities of this spec count on its own ladder)."
         )
     params = dict(c.prior.params) if c.prior else {}
     call = PrimitiveCall(name=c.primitive, params=params, ladder=ladder)
