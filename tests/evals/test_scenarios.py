@@ -90,19 +90,33 @@ def test_missing_empty_duplicate_and_unknown_selection(tmp_path: Path) -> None:
     assert [s.name for s in select_scenarios(ALL, ["dashcam", "mri_brain"])] == ["dashcam", "mri_brain"]
 
 
-# Scenarios of the retired second and third held-out splits that the offline expert still fails
+# Scenarios of the retired second, third and fourth held-out splits that the offline expert still fails
 # (issue 12 is not resolved; its note gives each cause). Strict: a fix that makes one pass fails here
 # until it is removed from this list, so the list can only shrink.
 KNOWN_FAILING = {
+    "aquarium_fish_id_kiosk",
+    "bronchoscopy_airway_video",
+    "bus_driver_fatigue_ir",
     "cinema_film_restoration_scanner",
+    "coin_grading_macro",
+    "equine_field_radiography",
     "ferry_deck_camera",
     "floating_solar_drone",
     "gemstone_grading_microscope",
+    "glacier_timelapse",
+    "library_book_return",
+    "microfluidic_sorter_camera",
+    "mine_shaft_robot",
+    "newspaper_bound_volume_scan",
     "oct_retina_scanner",
     "parcel_barcode_tunnel",
+    "phone_otoscope_adapter",
     "port_crane_container_ocr",
+    "red_light_camera",
+    "runway_fod_camera",
     "self_checkout_produce",
     "thermal_building_survey",
+    "tyre_tread_drive_over",
     "weather_balloon_camera",
 }
 ACCEPTANCE = [
