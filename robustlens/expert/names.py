@@ -33,7 +33,8 @@ NAME_NOUNS = _wordset(
     "variety varieties cultivar cultivars breed hotel restaurant cafe bar pub brewery cola soda beer "
     "drink drinks trademark"
 )
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?(?:-[a-z0-9]+)*")
+#: one word (hyphenated compounds kept whole); ``phrases`` tokenises with the same pattern, so positions align
+TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?(?:-[a-z0-9]+)*")
 _QUOTED = re.compile(
     r"(?<![\w'])(['\"\u2018\u201c])([^'\"\u2018\u2019\u201c\u201d]{1,60}?)['\"\u2019\u201d](?![\w])"
 )
@@ -49,7 +50,7 @@ def _parts(text: str) -> list[tuple[int, int, str, int]]:
     """(start, end, original word, compound index) per word: the parts of "X-ray" share an index."""
     out = []
     lowered = text.lower().replace("\u2019", "'")
-    for group, m in enumerate(_TOKEN.finditer(lowered)):
+    for group, m in enumerate(TOKEN.finditer(lowered)):
         start = m.start()
         for part in m.group(0).split("-"):
             if part:

@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from robustlens.expert import sentences
+from robustlens.expert.names import TOKEN as _TOKEN
 from robustlens.expert.names import heads_key, name_positions, without_names
 
 SCORE_DIGITS = 4  # scores are rounded so batching order cannot change a result
@@ -48,7 +49,6 @@ _SPLIT = re.compile(
     r"|\.(?:\s+|$)|\s+(?:and|with|but|while|whereas)\s+",
     re.IGNORECASE,
 )
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?(?:-[a-z0-9]+)*")
 STOPWORDS = _wordset(
     "a an the this that these those of to is are was were be been being it its our their my your "
     "his her we they i you he she them us some any very really quite often sometimes usually mostly "
