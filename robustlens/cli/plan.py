@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from robustlens.cli.app import app, console
 from robustlens.cli.options import CRITIC_BASE_URL, CRITIC_MODEL, LLM_BASE_URL, PLANNER_MODEL
@@ -49,26 +49,39 @@ def _verdict(v: Any) -> str:
     return f"{head} ({escape(v.critic)})" + (f"\n{escape(reasons)}" if reasons else "")
 
 
+def _indented(text: str) -> str:
+    """``text`` wrapped to the terminal width under a 4-space indent (no padding to the right edge)."""
+    width = max(40, console.width)
+    return textwrap.fill(text, width=width, initial_indent="    ", subsequent_indent="    ")
+
+
 def show_review(review: Any) -> None:
-    """Print the review for a person: facts, the plan table, and the notes."""
+    """Print the review for a person: facts, then one block per corruption, then the notes.
+
+    A block per corruption, not a table: a rationale is a paragraph, and in a five-column table on an
+    80-column terminal (or a log file) it wrapped two words to a line beside the other columns.
+    """
     console.print(f"Planner: {escape(review.planner)}")
     for note in review.notes:
         console.print(f"[yellow]note[/yellow] {escape(note)}")
     console.print("[bold]What I understood of the deployment[/bold] (fact <- the brief's words):")
     for line in _facts_lines(review.chain_facts):
         console.print("  " + escape(line), soft_wrap=True)
-    table = Table(title=f"Plan: {len(review.plan.specs)} corruptions, severities {review.plan.severities}")
-    for col in ("spec", "recipe", "why", "severity 5 (vs registry default)", "critic"):
-        table.add_column(col)
-    for spec in review.plan.specs:
-        table.add_row(
-            spec.name,
-            " + ".join(c.name for c in spec.recipe),
-            escape(spec.rationale),
-            _caps(review, spec.name),
-            _verdict(review.verdicts.get(spec.name)),
+    specs = review.plan.specs
+    console.print(f"\n[bold]Plan: {len(specs)} corruptions[/bold], severities {review.plan.severities}")
+    for k, spec in enumerate(specs, 1):
+        recipe = " + ".join(c.name for c in spec.recipe)
+        head = f"[bold]{k}. {escape(spec.name)}[/bold]" + (
+            f" ({escape(recipe)})" if recipe != spec.name else ""
         )
-    console.print(table)
+        console.print(head)
+        verdict = _verdict(review.verdicts.get(spec.name)).replace("\n", ": ")
+        for line in (
+            "why: " + escape(spec.rationale),
+            "severity 5: " + _caps(review, spec.name).replace("\n", "; "),
+        ):
+            console.print(_indented(line), soft_wrap=True)
+        console.print(_indented("critic: " + verdict), soft_wrap=True)
     if review.plan.notes:
         console.print(escape(review.plan.notes), soft_wrap=True)
 

@@ -50,6 +50,22 @@ def test_human_output_shows_facts_rationales_caps_and_verdicts(capsys: pytest.Ca
     assert "realistic" in text and "offline-rules" in text
 
 
+def test_rationales_read_as_paragraphs_on_an_80_column_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each rationale is printed whole (wrapped, not cut into a table column beside other columns)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["plan", str(EXAMPLE), "--json"]) == 0
+    specs = json.loads(capsys.readouterr().out)["plan"]["specs"]
+    assert main(["plan", str(EXAMPLE)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines if line.startswith("    ")) <= 80
+    flat = " ".join(" ".join(lines).split())
+    for k, spec in enumerate(specs, 1):
+        assert f"{k}. {spec['name']}" in flat
+        assert "why: " + " ".join(spec["rationale"].split()) in flat, spec["name"]
+
+
 def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--help"]) == 0
     assert "robustlens plan examples/" in capsys.readouterr().out
