@@ -24,7 +24,15 @@ from rich.text import Text
 from robustlens.cli.agent_output import plan_table, print_plan, print_understood, show_event
 from robustlens.cli.app import app, console, err_console
 from robustlens.cli.evaluate import LiveProgress
-from robustlens.cli.options import CORRUPT_ON, EXECUTOR, LLM_HELP, RAY_ADDRESS, TARGET_CI_WIDTH
+from robustlens.cli.options import (
+    CORRUPT_AT,
+    CORRUPT_ON,
+    DEVICE,
+    EXECUTOR,
+    LLM_HELP,
+    RAY_ADDRESS,
+    TARGET_CI_WIDTH,
+)
 from robustlens.errors import UserInputError
 
 CHECKPOINT_HELP = "Local weights for a model: MODEL_ID=PATH (repeatable; overrides the brief's checkpoints)."
@@ -82,8 +90,8 @@ def run_cmd(
     ),
     critic_model: str | None = typer.Option(None, "--critic-model", help="Critic model (default: main)."),
     timeout: float = typer.Option(60.0, "--llm-timeout", min=1, help="Seconds per LLM request."),
-    device: str = typer.Option("auto", "--device"),
-    corrupt_at: str = typer.Option("native", "--corrupt-at", help="native or model (see `eval --help`)."),
+    device: str = DEVICE,
+    corrupt_at: str = CORRUPT_AT,
     workers: int | None = typer.Option(
         None, "--workers", "-j", min=0, help="Image-loading worker processes (0: load in this process)."
     ),
@@ -175,8 +183,8 @@ def chat_cmd(
     ),
     critic_model: str | None = typer.Option(None, "--critic-model", help="Critic model (default: main)."),
     timeout: float = typer.Option(60.0, "--llm-timeout", min=1, help="Seconds per LLM request."),
-    device: str = typer.Option("auto", "--device"),
-    corrupt_at: str = typer.Option("native", "--corrupt-at"),
+    device: str = DEVICE,
+    corrupt_at: str = CORRUPT_AT,
     workers: int | None = typer.Option(
         None, "--workers", "-j", min=0, help="Image-loading worker processes (0: load in this process)."
     ),

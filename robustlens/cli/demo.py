@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 
 from robustlens.cli.app import app, console
+from robustlens.cli.options import CORRUPT_AT
 
 
 @app.command("demo")
@@ -24,7 +25,7 @@ def demo_cmd(
     max_images: int | None = typer.Option(
         None, "--max-images", "-n", min=3, help="Subsample the 400 test images (default: the brief's budget)."
     ),
-    corrupt_at: str = typer.Option("native", "--corrupt-at", help="native or model."),
+    corrupt_at: str = CORRUPT_AT,
 ) -> None:
     """Offline demo: the offline expert audits demo:textile and demo:textile-robust on textile images."""
     from robustlens.agent.session import make_services, run_brief

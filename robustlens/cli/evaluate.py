@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from robustlens.cli.app import app, console, err_console, on_interrupt
-from robustlens.cli.options import CORRUPT_ON, EXECUTOR, RAY_ADDRESS, TARGET_CI_WIDTH
+from robustlens.cli.options import CORRUPT_AT, CORRUPT_ON, DEVICE, EXECUTOR, RAY_ADDRESS, TARGET_CI_WIDTH
 from robustlens.cli.summary import _aggregate_lines, fmt, print_summary  # noqa: F401 (re-exported)
 from robustlens.errors import UserInputError
 
@@ -119,18 +119,13 @@ def eval_cmd(
         None, "--batch-size", "-b", min=1, help="Default 128 GPU / 32 CPU."
     ),
     workers: int | None = typer.Option(None, "--workers", "-j", min=0, help="DataLoader workers."),
-    device: str = typer.Option("auto", "--device", help="auto, cuda, cuda:1, mps or cpu."),
+    device: str = DEVICE,
     no_amp: bool = typer.Option(False, "--no-amp", help="Disable mixed precision on CUDA."),
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for intervals."),
     fresh: bool = typer.Option(
         False, "--fresh", help="Discard finished cells and recompute (only in a robustlens run folder)."
     ),
-    corrupt_at: str = typer.Option(
-        "native",
-        "--corrupt-at",
-        help="'native': corrupt the stored image; 'model': corrupt the resized "
-        "model input (as ImageNet-C does; much faster for large images).",
-    ),
+    corrupt_at: str = CORRUPT_AT,
     corrupt_on: str | None = CORRUPT_ON,
     target_ci_width: float | None = TARGET_CI_WIDTH,
     executor: str | None = EXECUTOR,
@@ -168,10 +163,6 @@ def eval_cmd(
     from robustlens.userfiles import load_specs
 
     gates = parse_gates(fail_on)
-    if corrupt_at not in ("native", "model"):
-        raise UserInputError(
-            f"--corrupt-at {corrupt_at!r} is not allowed.", fix="Use native or model.", field="corrupt_at"
-        )
     if labels not in ("auto", "none"):
         raise UserInputError(
             f"--labels {labels!r} is not allowed.", fix="Use --labels auto or --labels none.", field="labels"

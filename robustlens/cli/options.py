@@ -33,6 +33,15 @@ TARGET_CI_WIDTH = typer.Option(
     help="Adaptive sampling: stop adding images to a cell once its 95% interval is narrower than this "
     "(e.g. 0.1); default: every image in every cell.",
 )
+DEVICE = typer.Option(
+    "auto", "--device", help="Where the model runs: auto (a GPU when there is one), cpu, cuda, cuda:N or mps."
+)
+CORRUPT_AT = typer.Option(
+    "native",
+    "--corrupt-at",
+    help="'native': corrupt the stored image; 'model': corrupt the resized model input (as ImageNet-C "
+    "does; much faster for large images).",
+)
 EXECUTOR = typer.Option(None, "--executor", help="local (default: this machine) or ray (a Ray cluster).")
 RAY_ADDRESS = typer.Option(
     None, "--ray-address", help="With --executor ray: the cluster address, or 'auto' (a running `ray start`)."

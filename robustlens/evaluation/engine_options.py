@@ -21,6 +21,8 @@ from robustlens.errors import UserInputError
 from robustlens.evaluation.zeroshot import DEFAULT_TEMPLATES
 from robustlens.schemas import Execution
 
+CORRUPT_AT = ("native", "model")
+
 
 @dataclass
 class EngineOptions:
@@ -42,6 +44,16 @@ class EngineOptions:
     # Called as hook(store, model, options) after a model's cells, while the engine holds the model
     # (e.g. ``evaluation.ood.with_ood``: the OOD set is encoded without loading the model again).
     model_hooks: Sequence[Callable[[Any, Any, EngineOptions], None]] = ()
+
+    def __post_init__(self) -> None:
+        # A typo here used to run a whole audit at native resolution without a word.
+        if self.corrupt_at not in CORRUPT_AT:
+            raise UserInputError(
+                f"corrupt_at must be one of {', '.join(CORRUPT_AT)}, not {self.corrupt_at!r}.",
+                why="'native' corrupts the stored image, 'model' the resized model input.",
+                fix="Use --corrupt-at native (the default) or --corrupt-at model.",
+                field="corrupt_at",
+            )
 
 
 def run_model_hooks(store: Any, model: Any, options: EngineOptions) -> None:

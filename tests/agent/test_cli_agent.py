@@ -54,3 +54,18 @@ def test_incomplete_brief_is_a_clear_error(tmp_path: Path, capsys: pytest.Captur
     brief.write_text("domain: dashcam\nmodels: [demo:textile]\n")
     assert main(["run", str(brief), "--out", str(tmp_path / "r")]) == 2
     assert "image" in capsys.readouterr().err.lower()
+
+
+@pytest.mark.parametrize("flag", ["--corrupt-at", "--device"])
+def test_a_misspelt_engine_flag_stops_run_before_anything_is_written(
+    flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--corrupt-at modle` used to run the whole audit at native resolution without a word."""
+    from robustlens.cli import main
+
+    out = tmp_path / "r"
+    args = ["run", str(ROOT / "examples" / "textile_line.yaml"), "--out", str(out), flag, "modle"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "'modle'" in err and "Traceback" not in err
+    assert not out.exists()
