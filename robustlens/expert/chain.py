@@ -38,7 +38,7 @@ __all__ = ["CHAIN_PATH", "brief_clauses", "condition_clauses", "infer_chain", "l
 
 FACT_THRESHOLD = 0.72  # semantic similarity a clause needs to set a chain fact (facts are strict)
 FACT_TOP_K = 12
-LIST_FIELDS = ("scene", "moving", "light", "sensor", "processing")
+LIST_FIELDS = ("scene", "moving", "light", "sensor", "processing", "specimen")
 STRONG_VOTE = 0.65  # a prototype vote this similar adds a value even to a field the cue words set
 
 

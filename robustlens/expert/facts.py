@@ -42,7 +42,10 @@ Sensor = Literal[
 ]
 Modality = Literal["photograph", "transmission", "tomographic", "acoustic", "scan", "microscopy"]
 Processing = Literal["jpeg", "video_codec", "resize", "bandwidth_limited", "print", "fax", "screenshot"]
-FACT_FIELDS = ("scene", "moving", "light", "sensor", "modality", "processing")
+# What the imaged specimen carries: stain batches and scanner colour profiles only vary a specimen
+# somebody stained (H&E, Giemsa, Pap, Gram); a gem, a wafer or a label-free cell has no stain to vary.
+Specimen = Literal["stained"]
+FACT_FIELDS = ("scene", "moving", "light", "sensor", "modality", "processing", "specimen")
 
 
 class Evidence(Model):
@@ -75,6 +78,7 @@ class ChainFacts(Model):
     sensor: list[Sensor] = Field(default_factory=list)
     modality: Modality | None = None
     processing: list[Processing] = Field(default_factory=list)
+    specimen: list[Specimen] = Field(default_factory=list)
     sky_in_view: bool | None = None
     conditions: list[ConditionMatch] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
@@ -104,6 +108,7 @@ class ExpectedFacts(Model):
     sensor: list[Sensor] | None = None
     modality: Modality | None = None
     processing: list[Processing] | None = None
+    specimen: list[Specimen] | None = None
     sky_in_view: bool | None = None
 
     def mismatches(self, facts: ChainFacts) -> list[str]:

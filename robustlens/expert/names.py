@@ -67,7 +67,8 @@ def _title(word: str) -> bool:
 def _capitalised_runs(words: list[str]) -> set[int]:
     """Positions of runs of two or more capitalised words, small words allowed between them as in a
     title ("The Snow Queen", "Singin' in the Rain"). The clause's first word may be capitalised only
-    because a sentence starts there, so it joins a run but never counts towards the two."""
+    because a sentence starts there, so it joins a run but counts towards the two only when the word
+    right after it is capitalised too ("Snow Line 41 buses": a sentence capitalises one word, not two)."""
     out: set[int] = set()
     run: list[int] = []
     for i, word in enumerate([*words, ""]):
@@ -76,7 +77,7 @@ def _capitalised_runs(words: list[str]) -> set[int]:
             continue
         if word.lower() in _STOP and run:
             continue  # "in the" inside a title
-        if len([k for k in run if k > 0]) >= 2:
+        if len([k for k in run if k > 0]) + (0 in run and 1 in run) >= 2:
             out.update(run)
         run = []
     return out
