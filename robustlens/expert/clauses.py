@@ -31,7 +31,7 @@ from typing import Any
 
 from robustlens.expert import sentences
 from robustlens.expert.phrases import NEGATIONS, PhraseMatch, content_stems, match_phrases, semantic_available
-from robustlens.expert.phrases import _words as phrases_words
+from robustlens.expert.words import words as phrases_words
 
 __all__ = ["ARBITRATION_MARGIN", "SUPPORT", "best_primitives", "support", "vet"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from robustlens.corruptions import REGISTRY
 from robustlens.corruptions.base import LADDER_STEPS, PrimitiveInfo, interpolate
 from robustlens.expert.physics import load_physics
-from robustlens.expert.planner import analyse, cap_of, describe
+from robustlens.expert.planner import BLUR_LENGTH, analyse, cap_of, describe
 from robustlens.schemas import CorruptionSpec, CriticVerdict, DomainBrief, PrimitiveCall
 
 CRITIC = "offline-rules"
@@ -51,6 +51,7 @@ def critique(spec: CorruptionSpec, brief: DomainBrief) -> CriticVerdict:
             reasons.append(
                 f"{name} at severity 5 is stronger than is physically plausible here ({'; '.join(excess)}); "
                 "rescale its ladder so severity 5 stays within the bound"
+                + (f" ({a.motion.reason()})" if a.motion is not None and name in BLUR_LENGTH else "")
             )
         else:
             score = PRIORITY_SCORE[candidate.prior.priority] if candidate.prior else CHAIN_SCORE

@@ -13,7 +13,7 @@ writes names rather than in any list of the names themselves:
   the word qualifies a name, a brand or a place ("a wet street" is weather, "Wet Street" an address).
 
 Callers pass extra ``heads`` for narrower cases (a modality word before "clinic" or "room" names the
-department next door, not this device). Positions are indices into ``phrases._words(text)``.
+department next door, not this device). Positions are indices into ``words.words(text)``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ _STOP = _wordset("a an the of and or for to in on at by with our their my your i
 
 
 def _spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, original word) per word, aligned with ``phrases._words`` (hyphen parts split)."""
+    """(start, end, original word) per word, aligned with ``words.words`` (hyphen parts split)."""
     return [(s, e, w) for s, e, w, _ in _parts(text)]
 
 

@@ -22,7 +22,6 @@ downloads (offline flags are forced), and when it cannot load the matcher is lex
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,6 +30,18 @@ from typing import Any, Literal
 from robustlens.expert import sentences
 from robustlens.expert.names import TOKEN as _TOKEN
 from robustlens.expert.names import heads_key, name_positions, without_names
+from robustlens.expert.words import NEGATIONS as NEGATIONS
+from robustlens.expert.words import STOPWORDS as STOPWORDS
+from robustlens.expert.words import Token as _Token
+from robustlens.expert.words import compound_positions as _compound_positions
+from robustlens.expert.words import leading_negation as _leading_negation
+from robustlens.expert.words import negation_at as _negation_at
+from robustlens.expert.words import split_phrases as split_phrases
+from robustlens.expert.words import stem as stem
+from robustlens.expert.words import strip_negation as _strip_negation
+from robustlens.expert.words import tokens as _tokens
+from robustlens.expert.words import worded as _worded
+from robustlens.expert.words import words as _words
 
 SCORE_DIGITS = 4  # scores are rounded so batching order cannot change a result
 MAX_GAP = 2  # content words allowed between two words of an example phrase
@@ -38,28 +49,6 @@ OVERLAP_MARGIN = 0.15  # extra similarity a semantic match needs when it shares 
 ONE_WORD_MARGIN = 0.35  # extra similarity a one-word clause needs: "paper", "houses" mean little alone
 LabelKey = tuple[tuple[str, tuple[str, ...]], ...]
 
-
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_SPLIT = re.compile(
-    r"[,;:!?()\[\]\n]+"  # punctuation; brackets set off label lists ("(crack, none)")
-    r"|(?<=[a-z])/(?=[a-z])"  # "sun/shadows" names two things
-    r"|\.(?:\s+|$)|\s+(?:and|with|but|while|whereas)\s+",
-    re.IGNORECASE,
-)
-STOPWORDS = _wordset(
-    "a an the this that these those of to is are was were be been being it its our their my your "
-    "his her we they i you he she them us some any very really quite often sometimes usually mostly "
-    "also just there here which who whom whose what when where as at by for from on in into onto"
-)
-# "on"/"in" are stop words but direction words that decide meaning (over/under, inside/outside) are not.
-NEGATIONS = _wordset(
-    "no not never without none nor neither isn't aren't wasn't weren't doesn't don't didn't won't "
-    "can't cannot hasn't haven't shouldn't lacks lacking absent"
-)
-NEGATION_PAIRS = (("free", "of"),)
 # Direction, place and light words whose opposites sentence embeddings barely separate: a label with an
 # example using one of a pair never matches a clause using the other ("over the water" vs "underwater",
 # "daylight" vs "dark"/"night").
@@ -75,25 +64,6 @@ OPPOSITES = (
     ("inside", "outside"),
     *((light, dark) for light in _LIGHT for dark in _DARK),
 )
-_IRREGULAR = {
-    "shaken": "shake",
-    "shook": "shake",
-    "lit": "light",
-    "lighting": "light",
-    "older": "old",
-    "oldest": "old",
-    "ageing": "age",
-    "aging": "age",
-    "aged": "age",
-    "indoors": "indoor",
-    "outdoors": "outdoor",
-    "blurry": "blur",
-    "blurred": "blur",
-    "blurring": "blur",
-    "slid": "slid-verb",  # past tense of to slide: plates slid in are no microscope slides
-    "carried": "carry",
-    "carries": "carry",
-}
 
 
 @dataclass(frozen=True)
@@ -106,111 +76,6 @@ class PhraseMatch:
     method: Literal["lexical", "semantic"]
     negated: bool = False  # "no rain", "never outdoors", "without flash": the user rules it OUT
     example: str = field(default="", compare=False)  # the label's example phrase that matched
-
-
-def split_phrases(text: str) -> list[str]:
-    """The clauses of free text: split on , ; . : newlines and on ' and ', ' with ', ' but '."""
-    return [part.strip() for part in _SPLIT.split(text or "") if part and part.strip()]
-
-
-def stem(word: str) -> str:
-    """Light, consistent stemming: plural, -ing, -ed and adjective -y forms and a final -e fall away.
-
-    Not a linguistic stemmer: both the user's words and the example phrases go through it, so it only
-    has to map the forms of one word together (shake/shakes/shaking/shaken -> 'shak').
-    """
-    word = _IRREGULAR.get(word, word)
-    if len(word) > 4 and word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif len(word) > 4 and word.endswith(("sses", "xes", "zes", "ches", "shes")):
-        word = word[:-2]
-    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if len(word) > 4 and word.endswith("y") and word[-2] not in "aeiou" and not word.endswith("rry"):
-        word = word[:-1]  # rainy -> rain, foggy -> fogg -> fog (below)
-        if word[-1] == word[-2] and word[-1] not in "lsz":
-            word = word[:-1]
-        return word
-    for suffix in ("ing", "ed"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            if len(word) > 2 and word[-1] == word[-2] and word[-1] not in "lsz":
-                word = word[:-1]
-            break
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
-@dataclass(frozen=True)
-class _Token:
-    stem: str
-    group: int  # tokens of one hyphenated compound share a group
-    pos: int  # index of the word in ``_words(text)`` (for "does a negation cue come before it")
-
-
-def _tokens(text: str) -> list[_Token]:
-    """Content-word tokens (stop words dropped, hyphenated compounds kept together as a group)."""
-    out: list[_Token] = []
-    pos = 0
-    for group, raw in enumerate(_TOKEN.findall(text.lower().replace("\u2019", "'"))):
-        parts = [p for p in raw.split("-") if p]
-        if not (len(parts) == 1 and parts[0] in STOPWORDS):
-            out.extend(_Token(stem(p), group, pos + k) for k, p in enumerate(parts))
-        pos += len(parts)
-    return out
-
-
-def _words(text: str) -> list[str]:
-    return [w for raw in _TOKEN.findall(text.lower().replace("\u2019", "'")) for w in raw.split("-") if w]
-
-
-def _negation_at(words: list[str], compound: frozenset[int] = frozenset()) -> int | None:
-    """Index of the first negation cue among the clause's words, or None; a word inside a hyphenated
-    compound ("no-glow flash", "non-stop") is part of a name, not a negation."""
-    for i, word in enumerate(words):
-        if i in compound:
-            continue
-        if word in NEGATIONS or (word, *words[i + 1 : i + 2]) in NEGATION_PAIRS:
-            return i
-    return None
-
-
-def _compound_positions(text: str) -> frozenset[int]:
-    """Positions (in ``_words(text)``) of the words that belong to a hyphenated compound."""
-    out: set[int] = set()
-    pos = 0
-    for raw in _TOKEN.findall(text.lower().replace("\u2019", "'")):
-        parts = [p for p in raw.split("-") if p]
-        if len(parts) > 1:
-            out.update(range(pos, pos + len(parts)))
-        pos += len(parts)
-    return frozenset(out)
-
-
-def _worded(text: str) -> bool:
-    """Whether a clause has a real word to embed: "130 km" or "none" alone has no meaning to match."""
-    return any(len(w) >= 4 and w.isalpha() for w in _words(text) if w not in STOPWORDS)
-
-
-def _leading_negation(text: str) -> bool:
-    """A negation cue before the clause's first content word ("no rain", "without flash"): the whole
-    clause is denied. A later cue ("focus not quite right") negates something else, not the clause."""
-    words = _words(text)
-    at = _negation_at(words, _compound_positions(text))
-    if at is None:
-        return False
-    first = next((i for i, w in enumerate(words) if w not in STOPWORDS and w not in NEGATIONS), len(words))
-    return at < first
-
-
-def _strip_negation(text: str) -> str:
-    words = _words(text)
-    at = _negation_at(words, _compound_positions(text))
-    if at is None:
-        return text
-    skip = 2 if tuple(words[at : at + 2]) in NEGATION_PAIRS else 1
-    return " ".join(words[:at] + words[at + skip :])
 
 
 def _lexical_hit(
@@ -270,7 +135,7 @@ def content_stems(text: str) -> frozenset[str]:
     return _stems(text)
 
 
-def _opposed(clause: str, example: str) -> bool:
+def opposed(clause: str, example: str) -> bool:
     """The clause and the example use opposite direction/place words (over vs under, indoor vs outdoor)."""
     a, b = _stems(clause), _stems(example)
     for sx, sy in _stemmed_opposites():
@@ -386,15 +251,15 @@ def _label_scores(clauses: list[str], key: LabelKey, threshold: float) -> list[d
     out = []
     for clause, row in zip(clauses, sims, strict=True):
         scores: dict[str, tuple[float, str]] = {}
-        opposed: dict[int, bool] = {}  # a label with an example opposed to the clause is ruled out whole
+        against: dict[int, bool] = {}  # a label with an example opposed to the clause is ruled out whole
         for col in np.flatnonzero(row >= threshold):
             index, score = owners[col], round(float(row[col]), SCORE_DIGITS)
             label = key[index][0]
             if score <= scores.get(label, (-1.0, ""))[0] or score < threshold + _margin(clause, texts[col]):
                 continue
-            if index not in opposed:
-                opposed[index] = any(_opposed(clause, example) for example in key[index][1])
-            if not opposed[index]:
+            if index not in against:
+                against[index] = any(opposed(clause, example) for example in key[index][1])
+            if not against[index]:
                 scores[label] = (score, texts[col])
         out.append(scores)
     return out

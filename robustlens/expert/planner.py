@@ -13,6 +13,8 @@ chain), so wording and order do not change it; a named condition no knowledge-ba
 is matched to the primitives' own descriptions (``direct.py``), and a condition the user names beats
 a domain's blanket objection, while a sensor the chain names beats a prior that objects to it.
 Rationales quote the brief's own chain facts and named conditions, never a domain's canned text.
+A speed, exposure or pixels of motion the brief states bound the motion blurs (``quantities.py``),
+and the critic checks the same bound (``cap_of``).
 Same brief in, same plan out (no randomness).
 """
 
@@ -30,6 +32,7 @@ from robustlens.expert.facts import ChainFacts
 from robustlens.expert.knowledge import GENERIC, Domain, brief_text, domain_for, load_knowledge
 from robustlens.expert.knowledge import Unsuitable as Objection
 from robustlens.expert.physics import Producer, excluding, holds, load_physics, producing
+from robustlens.expert.quantities import MotionBound, motion_bound, severity_for
 from robustlens.expert.selection import Candidate, select, serves
 from robustlens.schemas import CorruptionPlan, CorruptionSpec, DomainBrief, PrimitiveCall
 
@@ -38,6 +41,7 @@ PRIOR_CONFIDENCE = 0.3  # a domain's caps, objections and rationales apply only 
 MILD = re.compile(r"\b(?:slightly|a bit|a little|somewhat|mildly|minor|a few degrees)\b", re.IGNORECASE)
 MILD_CAP = 2.0  # severity-5 bound of a primitive whose conditions the user calls mild
 SAID = "said:"  # a need that is the user's own words (a named condition matched to the primitive itself)
+BLUR_LENGTH = {"motion_blur": "length", "vibration_blur": "amplitude"}  # pixels of motion per exposure
 
 
 @dataclass
@@ -53,6 +57,7 @@ class Analysis:
     excluded: dict[str, str] = field(default_factory=dict)
     conflict: str | None = None  # an acquisition primitive of the chain the domain prior objects to
     direct: list[DirectMatch] = field(default_factory=list)  # named conditions no KB condition covers
+    motion: MotionBound | None = None  # the blur the brief's stated speed / exposure / pixels allow
 
     @property
     def stated(self) -> list[str]:
@@ -77,6 +82,8 @@ def _analyse(key: str) -> Analysis:
     domain, confidence = domain_for(brief)
     named = facts.condition_names()
     a = Analysis(brief, facts, domain, confidence, named)
+    said = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
+    a.motion = motion_bound(". ".join(said))
     physics = load_physics()
     text = brief_text(brief)
     restricted = {u.primitive: u.why for u in load_knowledge().restrictions if u.primitive and u.holds(text)}
@@ -205,8 +212,17 @@ def cap_of(a: Analysis, name: str) -> float:
         limits = [rule.cap for rule in p.caps if holds(rule.when, a.facts, set(a.named))]
         if c is not None and _mild(a, c):
             limits.append(MILD_CAP)
+        if (quantity := _quantity_cap(a, name)) is not None:
+            limits.append(quantity)
         bound = min([bound, *limits])
     return float(LADDER_STEPS) if bound is None else bound
+
+
+def _quantity_cap(a: Analysis, name: str) -> float | None:
+    """The severity bound the brief's own quantities give a motion blur (``quantities.py``)."""
+    if a.motion is None or name not in BLUR_LENGTH or name not in REGISTRY:
+        return None
+    return severity_for(a.motion, list(REGISTRY[name].ladder_values(BLUR_LENGTH[name])))
 
 
 def _mild(a: Analysis, c: Candidate) -> bool:
@@ -241,6 +257,8 @@ def make_spec(a: Analysis, c: Candidate) -> CorruptionSpec:
             f" Its ladder is capped: its severity 5 is the default ladder's severity {cap:g}, the strongest"
             " level plausible here (severities of this spec count on its own ladder)."
         )
+        if a.motion is not None and _quantity_cap(a, c.primitive) == cap:
+            rationale += f" The bound follows from {a.motion.reason()}."
     params = dict(c.prior.params) if c.prior else {}
     call = PrimitiveCall(name=c.primitive, params=params, ladder=ladder)
     return CorruptionSpec(name=c.primitive, rationale=rationale, recipe=[call], source="offline")

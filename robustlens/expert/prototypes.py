@@ -35,15 +35,8 @@ from robustlens.expert import phrases, sentences
 from robustlens.expert.cues import _allowed, _clean, aside_clauses, class_name, load_cues
 from robustlens.expert.datafile import entry_error, read_yaml
 from robustlens.expert.names import heads_key, without_names
-from robustlens.expert.phrases import (
-    _leading_negation,
-    _negation_at,
-    _opposed,
-    _worded,
-    _words,
-    content_stems,
-    split_phrases,
-)
+from robustlens.expert.phrases import content_stems, opposed
+from robustlens.expert.words import leading_negation, negation_at, split_phrases, worded, words
 from robustlens.schemas import DomainBrief
 
 PROTOTYPES_PATH = Path(__file__).with_name("prototypes.yaml")
@@ -146,7 +139,7 @@ _SENTENCE = re.compile(r"\.(?:\s+|$)|[;\n]+")
 
 
 def _negates(text: str) -> bool:
-    return _negation_at(_words(text)) is not None
+    return negation_at(words(text)) is not None
 
 
 def _matrix(rules: tuple[FieldRule, ...]) -> tuple[Any, tuple[tuple[int, int], ...], tuple[str, ...]]:
@@ -179,7 +172,7 @@ def classify(brief: DomainBrief, rules: tuple[FieldRule, ...] | None = None) -> 
         (source, clause)
         for source, clause in source_clauses(brief)
         # one content word ("a lens", "JPEG") is too little context for a sentence model: cue words only
-        if not _leading_negation(clause) and _worded(clause) and len(content_stems(clause)) > 1
+        if not leading_negation(clause) and worded(clause) and len(content_stems(clause)) > 1
     ]
     if not voters:
         return []
@@ -207,7 +200,7 @@ def classify(brief: DomainBrief, rules: tuple[FieldRule, ...] | None = None) -> 
                 continue
             end = starts[top + 1] if top + 1 < len(starts) else sub.shape[1]
             col = cols[0] + starts[top] + int(np.argmax(sub[i, starts[top] : end]))
-            if _opposed(clause, texts[col]):
+            if opposed(clause, texts[col]):
                 continue
             score = round(float(per_value[i, top]), 4)
             vote = Vote(rule.name, rule.values[top][0], clause, score, round(float(lead[i]), 4), texts[col])

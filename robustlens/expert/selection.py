@@ -172,7 +172,10 @@ def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Cand
         if link == "motion" and not a.facts.moving:
             continue
         if not (has_noise() if link == "noise" else any(c.producer.link == link for c in chosen)):
-            pick([c for c in pool.values() if c.producer.link == link and (c.need or c.prior)], within)
+            # something moves, so the motion link stands for the movement itself (a smear along the
+            # path), not a mount's vibration that only some of these chains add
+            key = functools.partial(rank, condition="motion") if link == "motion" else within
+            pick([c for c in pool.values() if c.producer.link == link and (c.need or c.prior)], key)
     links = {c.producer.link for c in chosen}
 
     def later(c: Candidate) -> tuple[int, int, bool, bool, int]:
