@@ -35,7 +35,10 @@ How (a sequential design, every step seeded):
 
 Measured (``benchmarks/adaptive_sampling.py --floor 10``, demo brief, 2 models x 30 cells, W = 0.05
 and 0.1 alike; every verdict, collapse point, collapsed severity and non-monotone flag as in the full
-run): 80.0% of the encodings on 120 images, 69.4% on 400 (pooled prediction: 85.0% and 76.2%).
+run): 71.7% of the encodings on 120 images, 59.7% on 400, on the plan the offline expert now writes
+for the demo brief (dust, defocus, JPEG, uneven illumination, vibration blur, shot noise; 20 of its
+60 cells at 120 images, 12 at 400, sit on a threshold and use every image). On the previous demo
+plan: 80.0% / 69.4% (pooled prediction: 85.0% / 76.2%), and the analysis that follows.
 The issue's 50% is out of reach on this set without weaker error control: the clean cells and the
 floor alone take 34.7% on 120 images; 7 cells sit within 1.5 images of the collapse threshold
 (0.500 against half of a clean 1.0) and need every image (42.3% with them); most of the 21
