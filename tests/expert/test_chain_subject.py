@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from robustlens.expert.chain import infer_chain
 from robustlens.expert.names import name_positions
-from robustlens.expert.phrases import _words, match_phrases
+from robustlens.expert.phrases import match_phrases
+from robustlens.expert.words import words
 from robustlens.schemas import DomainBrief
 
 
@@ -25,7 +26,7 @@ def _brief(
 
 
 def _named(text: str, heads: frozenset[str] = frozenset()) -> list[str]:
-    return [w for i, w in enumerate(_words(text)) if i in name_positions(text, heads)]
+    return [w for i, w in enumerate(words(text)) if i in name_positions(text, heads)]
 
 
 def test_names_are_found_by_quotes_capitalised_runs_and_name_nouns() -> None:
