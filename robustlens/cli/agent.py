@@ -8,12 +8,9 @@ as rich markup), and the plan table stays readable on an 80-column terminal.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from robustlens.cli.agent_output import plan_table, print_plan, print_understood, show_event
+from robustlens.cli.agent_output import plan_table, print_plan, print_understood, show_event, stdout_to_stderr
 from robustlens.cli.app import app, console, err_console
 from robustlens.cli.evaluate import LiveProgress
 from robustlens.cli.options import (
@@ -128,7 +125,7 @@ def run_cmd(
     checkpoints = {**brief.checkpoints, **_checkpoint_flags(checkpoint, named)}
     run_dir = out or Path("runs") / f"{_slug(brief.domain)}-{time.strftime('%Y%m%d-%H%M%S')}"
     _check_run(brief, data, run_dir, checkpoints, device)
-    with _stdout_to_stderr(as_json):
+    with stdout_to_stderr(as_json):
         llm = _llm(llm_base_url, llm_model, timeout)
         planner = "LLM " + llm.model if llm else "offline expert (no LLM configured)"
         console.print(Text(f"Planner: {planner}; run: {run_dir}"))
@@ -383,23 +380,6 @@ def _summary(state: dict[str, Any], run_dir: Path, gates: list[Any], tripped: li
         "gates": {"checked": [g.text for g in gates], "tripped": tripped},
         "ok": not tripped,
     }
-
-
-@contextmanager
-def _stdout_to_stderr(active: bool) -> Iterator[None]:
-    """With ``--json``: everything written to stdout (also by libraries, at the fd level) goes to stderr."""
-    if not active:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _slug(text: str) -> str:

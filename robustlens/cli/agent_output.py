@@ -3,6 +3,10 @@ spec's checks and critic verdict (a table when wide, one block per corruption be
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.padding import Padding
@@ -70,3 +74,20 @@ def print_understood(brief: Any) -> None:
         console.print(Text(lines[0], style="bold"))
         for line in lines[1:]:
             console.print(Text(line), soft_wrap=False)
+
+
+@contextmanager
+def stdout_to_stderr(active: bool) -> Iterator[None]:
+    """With ``--json``: everything written to stdout (also by libraries, at the fd level) goes to stderr."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
