@@ -7,6 +7,10 @@ to a *proposer* with the reason it failed ("SSIM at severity 5 = 0.01"), the pro
 the same way, and it is kept if it passes (up to ``max_rounds`` proposals per dropped spec). Every
 report is returned, replacements included, with one human-readable note per dropped spec.
 
+Before any proposer runs, a spec that failed only because its ladder is out of scale for the user's
+images (too mild at severity 1, destroyed at 5, not monotone) is tried again with its ladder rescaled
+(``robustlens.rescale``), so the condition the user named stays covered; its note says what changed.
+
 The offline proposer is the expert's ``replacement_for`` (the next-best corruption for the same
 imaging-chain facts); the LLM proposer (``robustlens.llm.planner.llm_replacement``) asks the
 planner LLM once and falls back to the offline proposer, labelled, on any failure.
@@ -19,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from robustlens.audit import check_plan
-from robustlens.schemas import CorruptionPlan, CorruptionSpec, DomainBrief, ValidationReport
+from robustlens.audit import check_plan, critique_spec
+from robustlens.schemas import Check, CorruptionPlan, CorruptionSpec, DomainBrief, ValidationReport
 from robustlens.validation import LabelCheck, Thresholds
 
 #: ``propose(plan, failed_spec, reason)`` -> a replacement spec, or ``(spec, label)`` where ``label``
@@ -88,9 +92,9 @@ def validate_with_replacements(
     """Validate ``plan`` (``check_plan``), replace each failing spec by a validated proposal.
 
     Returns the kept plan (each replacement in its predecessor's place; None when nothing passed),
-    every validation report (originals first, then the replacements in the order tried) and one note
-    per dropped spec, e.g. "fog dropped (SSIM at severity 5 = 0.01 (must be > 0.05)); replaced by haze".
-    """
+    every validation report (originals first, a rescaled spec's report in place of its original, then
+    the replacements in the order tried) and one note per dropped or rescaled spec, e.g. "fog dropped
+    (SSIM at severity 5 = 0.01 (must be > 0.05)); replaced by haze"."""
     propose = propose or proposer_for(brief)
     reports = check_plan(plan, brief, samples, critic, thresholds, label_check)
     all_reports = list(reports)
@@ -101,6 +105,11 @@ def validate_with_replacements(
     tried: list[CorruptionSpec] = list(plan.specs)  # the proposer must not offer these again
     for i, (spec, report) in enumerate(zip(plan.specs, reports, strict=True)):
         if report.ok:
+            continue
+        rescaled = _rescaled(spec, report, plan, brief, samples, critic, thresholds, label_check)
+        if rescaled is not None:  # the same condition, scaled to the user's images: nothing to replace
+            slots[i], all_reports[i], kept = rescaled
+            notes.append(kept)
             continue
         reason = failure_reason(report)
         note = f"{spec.name} dropped ({reason})"
@@ -137,6 +146,35 @@ def validate_with_replacements(
         return None, all_reports, notes
     text = (plan.notes + " " + " ".join(f"{n}." for n in notes)).strip() if notes else plan.notes
     return plan.model_copy(update={"specs": specs, "notes": text}), all_reports, notes
+
+
+def _rescaled(
+    spec: CorruptionSpec,
+    report: ValidationReport,
+    plan: CorruptionPlan,
+    brief: DomainBrief,
+    samples: Sequence[np.ndarray],
+    critic: Any,
+    thresholds: Thresholds,
+    label_check: LabelCheck | None,
+) -> tuple[CorruptionSpec, ValidationReport, str] | None:
+    """The spec with its ladder rescaled (``robustlens.rescale``), checked like any spec (the same SSIM
+    checks, then the critic, as in ``check_plan``), its report carrying a ``rescaled`` check, and the
+    note; None when rescaling cannot pass."""
+    from robustlens.rescale import rescale_spec
+
+    found = rescale_spec(spec, report, samples, thresholds, plan.seed, label_check)
+    if found is None:
+        return None
+    candidate, result, what = found
+    verdict = critique_spec(candidate, brief, result.ssim_by_severity, critic, samples)
+    if not verdict.realistic:
+        return None
+    result = result.model_copy(update={"critic": verdict})
+    before = failure_reason(report)
+    check = Check(name="rescaled", passed=True, advisory=True, detail=f"{what} (before: {before})")
+    result = result.model_copy(update={"checks": [*result.checks, check]})
+    return candidate, result, f"{spec.name} kept, {what}"
 
 
 def _dedupe(specs: Sequence[CorruptionSpec]) -> list[CorruptionSpec]:
