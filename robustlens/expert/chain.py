@@ -30,6 +30,7 @@ from robustlens.expert.cues import (
     load_cues,
 )
 from robustlens.expert.facts import ChainFacts, Evidence
+from robustlens.expert.movers import movers
 from robustlens.expert.phrases import match_phrases, split_phrases
 from robustlens.expert.prototypes import classify
 from robustlens.schemas import DomainBrief
@@ -79,6 +80,9 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     asides = aside_clauses(brief.imaging_setup)
     setup = [c for c in _clean(split_phrases(brief.imaging_setup)) if c not in asides]
     matches += match_phrases(setup, setup_labels, threshold=LEXICAL_ONLY, top_k=FACT_TOP_K)
+    for value, clause in movers(clauses):  # who moves: read from the clause, not a compound list
+        found.setdefault(f"moving={value}", []).append(clause)
+        methods.setdefault(f"moving={value}", "lexical")
     for m in matches:
         if m.negated:
             denied[m.label] = denied.get(m.label, 0) + 1
@@ -111,6 +115,7 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
         evidence = [
             e for e in evidence if not e.fact.startswith("sky_in_view=") or _sky(e) == values["sky_in_view"]
         ]
+    _no_sky_indoors(values, evidence, cues)
     _apply_implications(values, evidence, cues, ruled_out, clauses)
     _apply_recapture(values, evidence, clauses, cues)
     _apply_modality_words(values, evidence, clauses, cues)
@@ -147,6 +152,21 @@ def sky_labels(labels: dict[str, Any]) -> dict[str, Any]:
 
 def _sky(e: Evidence) -> bool:
     return e.fact == "sky_in_view=true"
+
+
+def _no_sky_indoors(values: dict[str, Any], evidence: list[Evidence], cues: dict[str, Any]) -> None:
+    """Indoors, a camera that "looks up" sees a ceiling: sky cues that only give a direction set no sky
+    there (a skylight or a glass roof, named, still does)."""
+    if not values["sky_in_view"] or not _indoors(values):
+        return
+    phrases = [p for e in evidence if e.fact == "sky_in_view=true" for p in e.phrases]
+    directions = {"direction": cues.get("sky_directions") or []}
+    hits = {m.phrase for m in match_phrases(phrases, directions, threshold=LEXICAL_ONLY)}
+    if phrases and all(p in hits for p in phrases):
+        values["sky_in_view"] = False
+        evidence[:] = [e for e in evidence if e.fact != "sky_in_view=true"]
+        phrases = _phrases_for(evidence, "scene=indoor")
+        evidence.append(Evidence(fact="sky_in_view=false", phrases=phrases, method="default"))
 
 
 def _apply_implications(

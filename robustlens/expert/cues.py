@@ -32,9 +32,15 @@ def load_cues(path: str | None = None) -> dict[str, Any]:
     setup = data.get("setup_facts") or {}
     if not isinstance(setup, dict):
         raise _bad(file, "'setup_facts' must map ChainFacts fields to values and phrases", "setup_facts")
-    for key in ("recapture", "camera_words", "scan_words", "asides", "neighbour_heads", "night_only"):
+    lists = ("recapture", "camera_words", "scan_words", "asides", "neighbour_heads", "night_only")
+    for key in (*lists, "sky_directions"):
         if not all(isinstance(p, str) for p in data.get(key) or []):
             raise _bad(file, f"'{key}' must be a list of phrases", key)
+    motion = data.get("motion") or {}
+    if not isinstance(motion, dict) or not all(
+        isinstance(v, list) and all(isinstance(p, str) for p in v) for v in motion.values()
+    ):
+        raise _bad(file, "'motion' must map verbs/carriers/still/vehicles to lists of words", "motion")
     decoys = data.get("decoys") or {}
     if not isinstance(decoys, dict) or not all(isinstance(v, str) for v in decoys.values()):
         raise _bad(file, "'decoys' must map a compound to the plain words it means", "decoys")

@@ -60,7 +60,9 @@ def _parts(text: str) -> list[tuple[int, int, str, int]]:
 
 
 def _title(word: str) -> bool:
-    """Capitalised like a name ("Frost", "Haze"), not an acronym ("MRI") or a lowercase word."""
+    """Capitalised like a name ("Frost", "Haze"), not an acronym ("MRI", "JPEGs") or a lowercase word."""
+    if len(word) > 2 and word.endswith("s") and word[:-1].isupper():
+        return False
     return word[:1].isupper() and any(c.islower() for c in word[1:])
 
 

@@ -21,7 +21,8 @@ def _wordset(text: str) -> frozenset[str]:
 
 _SPLIT = re.compile(
     r"[,;:!?()\[\]\n]+"  # punctuation; brackets set off label lists ("(crack, none)")
-    r"|(?<=[a-z])/(?=[a-z])"  # "sun/shadows" names two things
+    r"|(?<!\d[a-z])(?<!\d [a-z])(?<!\d[a-z]{2})(?<!\d [a-z]{2})(?<!\d[a-z]{3})(?<!\d [a-z]{3})"
+    r"(?<=[a-z])/(?=[a-z])"  # "sun/shadows" names two things; "15 m/s" and "30 km/h" are units
     r"|\.(?:\s+|$)|\s+(?:and|with|but|while|whereas)\s+",
     re.IGNORECASE,
 )

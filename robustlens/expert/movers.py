@@ -1,0 +1,55 @@
+"""Who moves during the exposure: the camera (or what holds it) or the thing it images.
+
+A cue list cannot say who moves: "sways" is camera motion when the pole sways in the wind and
+subject motion when patients sway while they stand; "horses shift their weight", "the animals
+toss their heads" and "a part swings on its hook" name no camera at all. Motion blur follows from
+relative motion (Potmesil & Chakravarty 1983, "Modeling motion blur in computer-generated images",
+SIGGRAPH), but which side moves decides the rest of the chain: a shaking camera blurs the whole
+frame (camera shake, vibration), a moving subject blurs the subject against a sharp background.
+
+So this module reads the clause, not a list of compounds: a clause with a motion verb (or a stated
+speed) moves the *camera* when the camera or what carries it (a pole, a mast, a gantry, a tripod,
+the hand that holds it) comes before the verb ("the pole sways"), and the *subject* otherwise
+("packs move under the camera"). Clauses about light, colour, weather
+or data ("the light shifts through the day", "clouds of steam drift past") move nothing: their
+motion verbs describe something that does not blur the picture. A vehicle that carries the camera
+is the platform, read from the imaging setup by the cue lists; a clause naming one is left to them.
+Negated clauses ("the patient never moves") move nothing. The word lists are data (``chain.yaml``:
+``motion``); this module only applies them.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from robustlens.expert.cues import load_cues
+from robustlens.expert.quantities import speed
+from robustlens.expert.words import compound_positions, negation_at, stem, words
+
+
+@functools.cache
+def _lists() -> dict[str, frozenset[str]]:
+    motion: dict[str, Any] = load_cues().get("motion") or {}
+    keys = ("verbs", "carriers", "still", "vehicles")
+    return {key: frozenset(stem(w) for w in motion.get(key) or []) for key in keys}
+
+
+def movers(clauses: list[str]) -> list[tuple[str, str]]:
+    """``(value, clause)`` for every clause that says something moves: value ``camera`` when the
+    clause names the camera or its carrier, ``subject`` otherwise (see the module docstring)."""
+    lists = _lists()
+    out: list[tuple[str, str]] = []
+    for clause in clauses:
+        ws = words(clause)
+        if negation_at(ws, compound_positions(clause)) is not None:
+            continue
+        stems = [stem(w) for w in ws]
+        verb = next((i for i, s in enumerate(stems) if s in lists["verbs"]), None)
+        if verb is None and speed(clause) is None:
+            continue
+        if set(stems) & (lists["still"] | lists["vehicles"]):
+            continue
+        agent = stems[:verb] if verb is not None else stems  # who does the moving comes first
+        out.append(("camera" if set(agent) & lists["carriers"] else "subject", clause))
+    return out

@@ -1,0 +1,90 @@
+"""Who moves is read from the clause (the camera or its carrier before the motion verb, else the
+subject), and the small readings it relies on: units stay whole, acronym plurals are no names, an
+indoor camera that looks up sees no sky. Briefs written for these tests, not taken from scenarios."""
+
+from __future__ import annotations
+
+import pytest
+
+from robustlens.expert.chain import infer_chain
+from robustlens.expert.movers import movers
+from robustlens.expert.quantities import speed
+from robustlens.expert.words import split_phrases
+from robustlens.schemas import DomainBrief
+
+
+def _brief(setup: str, conditions: list[str], domain: str = "inspection") -> DomainBrief:
+    return DomainBrief(
+        domain=domain,
+        description="Classify what the camera sees.",
+        imaging_setup=setup,
+        deployment_conditions=conditions,
+        labels=["ok", "defect"],
+        models=["demo:textile"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("clause", "who"),
+    [
+        ("the lamb fidgets and kicks while it is tagged", "subject"),
+        ("visitors sway a little as they stand on the mat", "subject"),
+        ("crates move under the camera during the exposure", "subject"),
+        ("the mast sways in strong wind", "camera"),
+        ("the tripod wobbles when a lorry passes", "camera"),
+        ("bottles race past at 3 m/s", "subject"),
+    ],
+)
+def test_the_clause_says_who_moves(clause: str, who: str) -> None:
+    assert movers([clause]) == [(who, clause)]
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "the light shifts from cool to warm over the afternoon",
+        "clouds of vapour drift across the view",
+        "the calf never moves during weighing",
+        "the picture is archived nightly",
+    ],
+)
+def test_light_weather_and_negated_motion_move_nothing(clause: str) -> None:
+    assert movers([clause]) == []
+
+
+def test_animals_that_shuffle_are_moving_subjects_in_the_chain() -> None:
+    facts = infer_chain(
+        _brief(
+            "A fixed camera above the weighing pen of a sheep shed, lit by one lamp.",
+            ["the ewes shuffle and toss their heads on the scale"],
+            domain="sheep weighing",
+        )
+    )
+    assert "subject" in facts.moving
+    assert "camera" not in facts.moving
+
+
+def test_a_speed_with_its_unit_stays_one_clause() -> None:
+    assert split_phrases("the web runs at up to 12 m/s; sun/shadow at the door") == [
+        "the web runs at up to 12 m/s",
+        "sun",
+        "shadow at the door",
+    ]
+    assert speed("the web runs at up to 12 m/s") == pytest.approx(12.0)
+
+
+def test_an_acronym_plural_at_a_sentence_start_is_no_name() -> None:
+    facts = infer_chain(_brief("A webcam over the bench. Small JPEGs are mailed every hour.", ["dim bench"]))
+    assert "jpeg" in facts.processing
+
+
+def test_an_indoor_camera_looking_up_sees_a_ceiling_not_the_sky() -> None:
+    facts = infer_chain(
+        _brief(
+            "A small camera inside the hay barn looks up at the roof trusses for nesting birds.",
+            ["the barn is dim in winter"],
+            domain="barn nest monitoring",
+        )
+    )
+    assert "indoor" in facts.scene
+    assert facts.sky_in_view is False
