@@ -9,7 +9,7 @@ point (with its collapsed severities and non-monotone flag) equal the full run's
 The issue's target: the same verdicts and collapse points with <= 50% of the encodings.
 
 Usage: python benchmarks/adaptive_sampling.py [--widths 0.1,0.2,0.3] [--floor 20] [--max-images N]
-       [--out DIR] [--json out.json] [--cells] [--replay]
+       [--out DIR] [--json out.json] [--cells] [--replay] [--seed N --plan RUN/manifest.json] [--alpha A]
 Real runs; the full run is reused from --out when it is there. ``--replay`` replays the stop rule on
 the full run's records instead of running each W (seconds instead of minutes; exact, since an image's
 corrupted record does not depend on the round that encodes it: on 120 images it gives the real
@@ -17,7 +17,10 @@ run's 5955 encodings cell for cell), writes the stopped cells into a copy of the
 summarises it with the report's code. ``--cells`` prints
 every cell: its full-run verdict and interval, the images the adaptive run used and why it stopped
 ("narrow", "decided", "futile", "all": see ``evaluation.adaptive``). ``--max-images 400`` takes every
-test image of the demo (the larger set the issue asks to verify on).
+test image of the demo (the larger set the issue asks to verify on). ``--seed`` draws another image
+set, order and corruptions (a setting the rule was not tuned on), ``--plan`` reuses a stored run's
+plan (the offline expert's plan may change), ``--alpha`` sets the stop rule's error budget per call
+(how much error control the issue's 50% would cost).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import robustlens.evaluation.adaptive as adaptive
+import robustlens.evaluation.adaptive_rule as adaptive_rule
 from robustlens.analysis import inspect_failures
 from robustlens.data.sources import open_images
 from robustlens.evaluation.engine import EngineOptions, evaluate
@@ -87,17 +91,19 @@ def breakdown(result: AuditResult, stops: dict[tuple[str, str, float], dict[str,
     )
 
 
-def replay(full: AuditResult, full_dir: Path, out: Path, width: float, n_classes: int) -> AuditResult:
+def replay(
+    full: AuditResult, full_dir: Path, out: Path, width: float, n_classes: int, order_seed: int | None = None
+) -> AuditResult:
     """The adaptive run at ``width`` replayed on the full run's records (``run_adaptive``'s order,
     schedule and stop rule, no encoding): the stopped cells are written into a copy of the full run
-    and summarised again."""
+    and summarised again. ``order_seed``: another seeded sampling order than the run's own."""
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(full_dir, out)
     (out / "timings.jsonl").unlink(missing_ok=True)
     (out / "result.json").unlink()
     store = RunStore(out)
     labels = [r["label"] for r in (store.read_images() or {})["images"]]
-    order = adaptive.sampling_order(labels, full.plan.seed)
+    order = adaptive.sampling_order(labels, full.plan.seed if order_seed is None else order_seed)
     sizes = adaptive.schedule(adaptive.floor_size(order, labels), len(labels), adaptive.STEP)
     metric, limit = adaptive.tolerance(store.read_manifest() or {}, True)
     for model in full.models:
@@ -133,17 +139,28 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--cells", action="store_true", help="print every cell's use and stop reason")
     ap.add_argument("--replay", action="store_true", help="replay the stop rule on the full run's records")
+    ap.add_argument("--seed", type=int, default=None, help="another seed (image draw, order, corruptions)")
+    ap.add_argument("--plan", type=Path, default=None, help="a run's manifest.json whose plan to use")
+    ap.add_argument("--alpha", type=float, default=None, help="the stop rule's error budget per call")
+    ap.add_argument("--orders", type=int, default=0, help="replay K other seeded orders: wrong calls")
     args = ap.parse_args()
+    if args.alpha is not None:
+        adaptive_rule.ALPHA = args.alpha
     adaptive.FLOOR_PER_CLASS = args.floor
     adaptive.MIN_IMAGES = min(adaptive.MIN_IMAGES, 2 * args.floor)
     brief = load_model(DomainBrief, Path(str(files("robustlens") / "plans" / "textile_brief.yaml")))
+    if args.seed is not None:
+        brief = brief.model_copy(update={"seed": args.seed})
     n = args.max_images or brief.budget.max_images
     stored = args.out / "full" / "manifest.json"  # the full run's plan: the planner may have changed since
+    stored = stored if stored.exists() else args.plan
     plan = (
         CorruptionPlan.model_validate(json.loads(stored.read_text())["plan"])
-        if stored.exists()
+        if stored is not None
         else plan_from_brief(brief)
     )
+    if args.seed is not None:
+        plan = plan.model_copy(update={"seed": args.seed})
     images = open_images("demo:textile", class_names=brief.labels, max_images=n, seed=brief.seed)
 
     def run(width: float | None) -> tuple[AuditResult, Path, float]:
@@ -211,8 +228,29 @@ def main() -> None:
                 "seconds": round(seconds, 1),
             }
         )
+    for width in [float(w) for w in args.widths.split(",")] if args.orders else []:
+        _orders(full, full_dir, args.out / "orders", width, len(brief.labels or []), args.orders)
     if args.json:
         args.json.write_text(json.dumps({"full_encodings": encodings(full), "rows": rows}, indent=2))
+
+
+def _orders(full: AuditResult, full_dir: Path, out: Path, width: float, n_classes: int, k: int) -> None:
+    """The stop rule under k other seeded sampling orders (each a replay): the mean fraction of the
+    encodings and how many cells / collapse points end with another call than the full run's: the
+    error rate the rule's budget (``adaptive_rule.ALPHA`` per call) bounds, seen on real records."""
+    base, base_collapse = calls(full), collapses(full, full_dir)
+    used, wrong, wrong_collapse = 0, 0, 0
+    for j in range(k):
+        result = replay(full, full_dir, out, width, n_classes, order_seed=full.plan.seed + 1000 + j)
+        got, got_collapse = calls(result), collapses(result, out)
+        used += encodings(result)
+        wrong += sum(got.get(key) != call for key, call in base.items())
+        wrong_collapse += sum(got_collapse.get(key) != point for key, point in base_collapse.items())
+    print(
+        f"{width:>5g} {k} other orders: mean fraction {used / k / encodings(full):.3f}; wrong verdicts "
+        f"{wrong} of {k * len(base)} cells, wrong collapse points {wrong_collapse} "
+        f"of {k * len(base_collapse)}"
+    )
 
 
 def _cells(

@@ -21,6 +21,14 @@ stops only when that prediction leaves the call unchanged with high probability.
   counts as certain, and a cell sitting exactly on a threshold waits for all its images.
   Label-free statistics (LFP, cosine) have no strata and keep the pooled prediction from the
   bootstrap width.
+- **Post-stratified by clean correctness.** Whether each image is right on clean is known for all N
+  images before any corrupted one is encoded, and it predicts the corrupted outcome (an image the
+  model gets wrong clean mostly stays wrong). Within a class the order is a seeded uniform
+  permutation, so the seen images of each class x clean-correctness part are a random sample of
+  that part, and the prediction above holds with the parts as strata (post-stratification: Holt &
+  Smith 1979, JRSS A 142:33; Cochran 1977, 5A.9). A part becomes its own stratum once it has
+  ``SUBSTRATUM_FLOOR`` seen images (the per-class floor, for the same reason; the switch depends on
+  counts only, never on corrupted outcomes); until then its class is one stratum.
 - **Interval too.** The verdict is about the interval, not the point: the full set's percentile
   bootstrap interval (unstratified, as ``summary`` computes it) is predicted as the m-image one,
   narrower by sqrt(m / N); its bounds must lie on the call's side, and so must the cell's own.
@@ -59,6 +67,9 @@ Z = 1.959964  # the normal quantile of a two-sided 95% interval
 #: full set would not make (spent over the looks by ``spent``)
 ALPHA = 0.01
 Z_MAX = 8.0  # a look that may spend nothing
+#: seen images a clean-correct / clean-wrong part of a class needs before it is its own stratum (the
+#: per-class floor of ``adaptive.FLOOR_PER_CLASS``, for the same reason)
+SUBSTRATUM_FLOOR = 10
 _NORMAL = NormalDist()
 #: ``analysis.collapse_points``' default: collapsed at half the clean accuracy
 COLLAPSE_FRACTION = 0.5
@@ -145,7 +156,6 @@ class StopRule:
         if self.labels is None or self.clean_ok is None or not len(positions):
             return None
         ok = np.array([r["pred"] == r["label"] for r in records], dtype=float)
-        seen_labels = self.labels[positions]
         if statistic == "accuracy":
             x, sign, offset, balanced = ok, 1.0, 0.0, False
         elif statistic == "accuracy_drop":
@@ -156,20 +166,33 @@ class StopRule:
             return None
         classes, sizes = np.unique(self.labels, return_counts=True)
         n = len(self.labels)
+        seen = np.zeros(n, dtype=bool)
+        seen[positions] = True
         center, var = 0.0, 0.0
         for c, size in zip(classes, sizes, strict=True):
-            xs = x[seen_labels == c]
-            m_c = len(xs)
-            if m_c == 0:
-                return None  # a class not yet seen: no prediction (the floor prevents this)
             w = 1.0 / (len(classes) * size) if balanced else 1.0 / n
-            mean = float(xs.mean())
-            s2 = float(xs.var(ddof=1)) if m_c > 1 else 0.0
-            se2 = max(s2 / m_c, (3.0 / m_c / (2 * Z)) ** 2)
-            unseen = size - m_c
-            center += w * (float(xs.sum()) + unseen * mean)
-            var += w * w * unseen * size * se2
+            for stratum in self._strata(self.labels == c, seen):
+                xs = x[stratum[positions]]
+                m_c = len(xs)
+                if m_c == 0:
+                    return None  # a class not yet seen: no prediction (the floor prevents this)
+                mean = float(xs.mean())
+                s2 = float(xs.var(ddof=1)) if m_c > 1 else 0.0
+                se2 = max(s2 / m_c, (3.0 / m_c / (2 * Z)) ** 2)
+                unseen = int(stratum.sum()) - m_c
+                center += w * (float(xs.sum()) + unseen * mean)
+                var += w * w * unseen * int(stratum.sum()) * se2
         return Prediction(offset + sign * center, math.sqrt(var))
+
+    def _strata(self, members: np.ndarray, seen: np.ndarray) -> list[np.ndarray]:
+        """A class's images split by clean correctness (post-stratification, see the module doc), when
+        each part with unseen images has ``SUBSTRATUM_FLOOR`` seen ones; else the class as one stratum."""
+        assert self.clean_ok is not None
+        parts = [members & (self.clean_ok == k) for k in (0.0, 1.0)]
+        parts = [p for p in parts if p.any()]
+        if all((p & seen).sum() >= SUBSTRATUM_FLOOR or not (p & ~seen).any() for p in parts):
+            return parts
+        return [members]
 
     def check(self, records: list[dict[str, Any]], positions: np.ndarray, width: float) -> str | None:
         """Why to stop: "narrow", "decided", "futile", or None (keep going)."""
@@ -241,10 +264,12 @@ def _predict(
     center, move = guess.center, z * guess.sd
     shrink = math.sqrt(m / n)  # the full set's interval: the m-image one, narrower by sqrt(m / n)
     half = Z * se * shrink if interval_too else 0.0
+    # the stopped cell shows its own m-image figures: they must make the predicted call already
+    # (the interval's bounds for the verdict, the point estimate for the collapse call)
     if center - move - half > threshold:
-        return "above" if not interval_too or mv.ci_low > threshold else None
+        return "above" if (mv.ci_low if interval_too else mv.value) > threshold else None
     if center + move + half <= threshold:
-        return "below" if not interval_too or mv.ci_high <= threshold else None
+        return "below" if (mv.ci_high if interval_too else mv.value) <= threshold else None
     low, high = (mv.value - mv.ci_low) * shrink, (mv.ci_high - mv.value) * shrink
     if interval_too and center + move - low <= threshold < center - move + high:
         return "straddles"

@@ -306,3 +306,73 @@ def test_stratified_prediction_is_exact_at_the_full_set_and_pooled_within_one_cl
     s = wrong[:50].astype(float).std(ddof=1)
     assert guess is not None and guess.sd == pytest.approx(s * ((200 - 50) / (200 * 50)) ** 0.5)
     assert AD.StopRule(one, 2, 0, 200, "lfp", 0.1).predict("lfp", ones[:50], seen) is None
+
+
+def _clean_half_wrong_rare() -> list[dict[str, Any]]:
+    """200 clean records, two classes; every 5th image is wrong on clean (20 per class)."""
+    return [
+        {"id": str(i), "label": i % 2, "pred": (1 - i % 2) if i % 5 == 0 else i % 2, "conf": 0.9}
+        | {"cos": 1.0, "l2": 0.0}
+        for i in range(200)
+    ]
+
+
+def test_post_stratified_prediction_uses_clean_correctness(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Corrupted images right where clean was right, but one in 20 images also wrong (accuracy 0.75):
+    within a class correctness varies a lot, within class x clean correctness far less.
+    Each part of a class with SUBSTRATUM_FLOOR seen images is its own stratum (Holt & Smith 1979)."""
+    import robustlens.evaluation.adaptive_rule as rule_module
+
+    clean = _clean_half_wrong_rare()
+
+    def cell(positions: np.ndarray) -> list[dict[str, Any]]:
+        ok = [clean[p]["pred"] == clean[p]["label"] and p % 20 != 1 for p in positions]
+        return [
+            {
+                **clean[p],
+                "pred": clean[p]["label"] if o else 1 - clean[p]["label"],
+                "clean_pred": clean[p]["pred"],
+            }
+            for p, o in zip(positions, ok, strict=True)
+        ]
+
+    def expected_sd(m: int, split: bool) -> float:
+        every = np.arange(200)
+        ok = np.array([r["pred"] == r["label"] for r in cell(every)], dtype=float)
+        clean_ok = np.array([r["pred"] == r["label"] for r in clean])
+        var = 0.0
+        for c in (0, 1):
+            parts = [(every % 2 == c) & (clean_ok == k) for k in (False, True)] if split else [every % 2 == c]
+            for part in parts:
+                xs = ok[part & (every < m)]
+                se2 = max(xs.var(ddof=1) / len(xs), (3 / len(xs) / (2 * AD.Z)) ** 2)
+                var += (part.sum() - len(xs)) * part.sum() * se2 / 200**2
+        return float(var**0.5)
+
+    rule = AD.StopRule(clean, 2, 0, 200, "accuracy_drop", 0.05)
+    seen = np.arange(120)  # 12 clean-wrong images per class seen: each part is its own stratum
+    guess = rule.predict("accuracy", cell(seen), seen)
+    assert guess is not None and guess.center == pytest.approx(0.75)
+    assert guess.sd == pytest.approx(expected_sd(120, True))
+    assert guess.sd < 0.8 * expected_sd(120, False)
+    few = np.arange(80)  # 8 clean-wrong images per class seen: below the floor, the class is one stratum
+    guess = rule.predict("accuracy", cell(few), few)
+    assert guess is not None and guess.sd == pytest.approx(expected_sd(80, False))
+    monkeypatch.setattr(rule_module, "SUBSTRATUM_FLOOR", 5)
+    guess = rule.predict("accuracy", cell(few), few)
+    assert guess is not None and guess.sd == pytest.approx(expected_sd(80, True))
+
+
+def test_collapse_call_needs_the_cells_own_estimate_on_its_side() -> None:
+    """A stopped cell shows its m-image accuracy, and the report's collapse call is made on it: a
+    prediction "above" the threshold is no call while the cell's own estimate sits at or below it."""
+    from robustlens.evaluation.adaptive_rule import Prediction, _predict
+    from robustlens.schemas import MetricValue
+
+    guess = Prediction(0.5, 0.001)
+    own_below = MetricValue(value=0.39, ci_low=0.3, ci_high=0.48)
+    own_above = MetricValue(value=0.45, ci_low=0.36, ci_high=0.54)
+    assert _predict(own_above, 0.4, 100, 120, 3.0, False, guess) == "above"
+    assert _predict(own_below, 0.4, 100, 120, 3.0, False, guess) is None
+    assert _predict(own_below, 0.4, 100, 120, 3.0, False, Prediction(0.3, 0.001)) == "below"
+    assert _predict(own_above, 0.4, 100, 120, 3.0, False, Prediction(0.3, 0.001)) is None
