@@ -10,7 +10,8 @@ clauses plus the primitives matched directly (``expert/direct.py``, shown as ``=
 no condition covers. Prints per set (dev, A, B):
 - same-set: share of scenarios whose 4 briefs (brief + paraphrases) give the identical understood set;
 - jaccard: mean pairwise Jaccard of the understood sets across a scenario's briefs;
-- empty: deployment-condition items that yield nothing at all (neither a condition nor a primitive).
+- empty: deployment-condition items that yield nothing at all (neither a condition nor a primitive);
+- ms/brief: mean wall time of matching one brief's named conditions (first call per brief).
 
 ``--show`` prints the clause table of half A (item -> conditions / primitive); ``--eval X.json`` adds the
 eval figures (passed, violations, missing groups, consistency) of an ``evals run`` report per half.
@@ -24,6 +25,7 @@ import argparse
 import itertools
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +58,20 @@ def understood(brief: Any) -> tuple[set[str], list[str]]:
     return found, rows
 
 
+def matching_seconds(brief: Any) -> float:
+    """Wall time of matching one brief's named conditions (``match_conditions``: split, lexical,
+    semantic, vetting), first call for this brief."""
+    from robustlens.expert.conditions import match_conditions
+
+    start = time.perf_counter()
+    match_conditions(brief)
+    return time.perf_counter() - start
+
+
 def per_scenario(sc: Any, show: bool = False) -> dict[str, Any]:
     """One scenario's figures: same understood set across its briefs, mean pairwise Jaccard, empties."""
     sets, empty, items, lines = [], 0, 0, [sc.name]
+    seconds = [matching_seconds(brief) for brief in sc.briefs()]
     for i, brief in enumerate(sc.briefs()):
         found, rows = understood(brief)
         sets.append(found)
@@ -69,7 +82,13 @@ def per_scenario(sc: Any, show: bool = False) -> dict[str, Any]:
         print("\n".join(lines))
     pairs = [len(x & y) / len(x | y) if x | y else 1.0 for x, y in itertools.combinations(sets, 2)]
     jaccard = sum(pairs) / max(len(pairs), 1)
-    return {"same": all(s == sets[0] for s in sets), "jaccard": jaccard, "empty": empty, "items": items}
+    return {
+        "same": all(s == sets[0] for s in sets),
+        "jaccard": jaccard,
+        "empty": empty,
+        "items": items,
+        "seconds": seconds,
+    }
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -80,6 +99,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "jaccard": sum(r["jaccard"] for r in rows) / n,
         "empty": sum(r["empty"] for r in rows),
         "items": sum(r["items"] for r in rows),
+        "ms": 1000 * sum(sum(r["seconds"]) for r in rows) / max(sum(len(r["seconds"]) for r in rows), 1),
     }
 
 
@@ -119,13 +139,13 @@ def main() -> None:
     report = json.loads(Path(args.eval).read_text()) if args.eval else None
     half_a = {s.name for s in halves["A"]}
     results = {sc.name: per_scenario(sc, show=args.show and sc.name in half_a) for sc in dev}
-    print(f"{'set':4} {'n':>3} {'same-set':>8} {'jaccard':>8} {'empty':>9}  eval")
+    print(f"{'set':4} {'n':>3} {'same-set':>8} {'jaccard':>8} {'empty':>9} {'ms/brief':>8}  eval")
     for name, group in halves.items():
         fig = summary([results[s.name] for s in group])
         evals = eval_figures(report, {s.name for s in group}) if report else ""
         print(
             f"{name:4} {fig['n']:>3} {fig['same']:>8.3f} {fig['jaccard']:>8.3f} "
-            f"{fig['empty']:>4}/{fig['items']:<4}  {evals}"
+            f"{fig['empty']:>4}/{fig['items']:<4} {fig['ms']:>8.1f}  {evals}"
         )
 
 

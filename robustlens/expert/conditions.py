@@ -34,7 +34,9 @@ def match_conditions(
     """The knowledge-base conditions the user named, in the order named, and those ruled out ("no rain").
 
     Each deployment condition is matched (lexical, then semantic); the imaging setup's clauses are
-    matched lexically only (it describes the optics: "fisheye lens", "infrared night vision"). A
+    matched lexically only (it describes the optics: "fisheye lens", "infrared night vision"), and its
+    hits pass the same homonym check as a condition's (``clauses.vet``: one shared word in a long clause
+    needs the clause's meaning to agree, so "stills saved to flash memory" names no glare). A
     one-word condition name is not an example by itself ("over the water" is not turbid ``water``);
     a clause names one condition, plus a second only when that is as direct (see ``_second``); a
     negated clause rules out only its best match ("no rain" does not rule out clouds). A deployment
@@ -51,8 +53,12 @@ def match_conditions(
         by_clause.setdefault(m.phrase, []).append(m)
     primitives = best_primitives(list(by_clause)) if by_clause else {}
     by_clause = {c: kept for c, hits in by_clause.items() if (kept := vet(hits, labels, primitives.get(c)))}
-    for m in match_phrases(setup, labels, threshold=LEXICAL_ONLY, top_k=CONDITION_TOP_K):
-        by_clause.setdefault(m.phrase, []).append(m)
+    setup_hits: dict[str, list[PhraseMatch]] = {}
+    for m in match_phrases(setup, labels, threshold=LEXICAL_ONLY, top_k=CANDIDATES):
+        setup_hits.setdefault(m.phrase, []).append(m)
+    for clause, hits in setup_hits.items():  # the same homonym checks: "a flash memory card" is no lamp
+        if kept := vet(hits, labels)[:CONDITION_TOP_K]:
+            by_clause.setdefault(clause, []).extend(kept)
     named: list[ConditionMatch] = []
     negated: list[str] = []
     for hits in by_clause.values():

@@ -19,7 +19,16 @@ from robustlens.schemas import Model
 Scene = Literal["in_body", "indoor", "outdoor", "underwater", "orbit", "aerial", "page", "slide"]
 Mover = Literal["camera", "subject", "platform"]
 Light = Literal[
-    "sun", "artificial", "led_ring", "strobe", "flash", "fluorescent", "low_light", "transmission", "none"
+    "sun",
+    "artificial",
+    "led_ring",
+    "strobe",
+    "flash",
+    "fluorescent",
+    "low_light",
+    "transmission",
+    "none",
+    "laser",  # coherent light (a laser line, OCT's source): speckle, as in coherent ultrasound
 ]
 Sensor = Literal[
     "phone",

@@ -32,7 +32,9 @@ from robustlens.expert.words import compound_positions, negation_at, stem, words
 def _lists() -> dict[str, frozenset[str]]:
     motion: dict[str, Any] = load_cues().get("motion") or {}
     keys = ("verbs", "carriers", "still", "vehicles")
-    return {key: frozenset(stem(w) for w in motion.get(key) or []) for key in keys}
+    return {
+        key: frozenset(" ".join(stem(w) for w in p.split()) for p in motion.get(key) or []) for key in keys
+    }
 
 
 def movers(clauses: list[str]) -> list[tuple[str, str]]:
@@ -45,7 +47,14 @@ def movers(clauses: list[str]) -> list[tuple[str, str]]:
         if negation_at(ws, compound_positions(clause)) is not None:
             continue
         stems = [stem(w) for w in ws]
-        verb = next((i for i, s in enumerate(stems) if s in lists["verbs"]), None)
+        verb = next(
+            (
+                i
+                for i, s in enumerate(stems)
+                if s in lists["verbs"] or " ".join(stems[i : i + 2]) in lists["verbs"]
+            ),
+            None,
+        )
         if verb is None and speed(clause) is None:
             continue
         if set(stems) & (lists["still"] | lists["vehicles"]):

@@ -160,7 +160,12 @@ def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Cand
 
     cover([c for c in a.named if c in stated])  # the deployment conditions the user listed come first
     for d in sorted(a.direct, key=lambda d: d.primitive):  # those no knowledge-base condition covers
-        pick([pool[d.primitive]], within, reserve=True)
+        c = pool[d.primitive]
+        # lay words for grain ("speckly") stand for the chain's noise; a fault it does not model
+        # (stuck pixels, bit errors) is exactly what the user named, and is no noise model
+        own = canon is not None and any(serves(canon, cond) for cond in c.producer.serves)
+        fault = c.producer.link == "noise" and canon is not None and not own
+        pick([c], specific if fault else within, reserve=True, fault=fault)
     cover([c for c in a.named if c not in stated])  # then what the setup's words name ("fisheye")
     for c in sorted(pool.values(), key=lambda c: c.order):  # what the chain's facts make unavoidable
         modelled = {o.producer.serves[0] for o in chosen if o.producer.serves}

@@ -52,7 +52,7 @@ def test_every_condition_has_example_phrases() -> None:
             lambda d: d["primitives"]["jpeg"].update(implied=["processing=carrier_pigeon"]),
             "primitives.jpeg.implied",
         ),
-        (CHAIN_PATH, lambda d: d["facts"]["light"].update(laser=["laser"]), "facts.light.laser"),
+        (CHAIN_PATH, lambda d: d["facts"]["light"].update(sonar=["sonar"]), "facts.light.sonar"),
         (CHAIN_PATH, lambda d: d["modality"].update(phone="sonar"), "modality.phone"),
     ],
 )

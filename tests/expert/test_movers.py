@@ -33,6 +33,8 @@ def _brief(setup: str, conditions: list[str], domain: str = "inspection") -> Dom
         ("the mast sways in strong wind", "camera"),
         ("the tripod wobbles when a lorry passes", "camera"),
         ("bottles race past at 3 m/s", "subject"),
+        ("the wall shakes when the press stamps", "camera"),
+        ("residents turn over in bed during the night", "subject"),
     ],
 )
 def test_the_clause_says_who_moves(clause: str, who: str) -> None:
@@ -46,6 +48,7 @@ def test_the_clause_says_who_moves(clause: str, who: str) -> None:
         "clouds of vapour drift across the view",
         "the calf never moves during weighing",
         "the picture is archived nightly",
+        "people are in a hurry",  # haste, not motion in the frame
     ],
 )
 def test_light_weather_and_negated_motion_move_nothing(clause: str) -> None:
@@ -88,3 +91,20 @@ def test_an_indoor_camera_looking_up_sees_a_ceiling_not_the_sky() -> None:
     )
     assert "indoor" in facts.scene
     assert facts.sky_in_view is False
+
+
+def test_an_aircraft_the_camera_looks_at_is_the_subject_not_the_platform() -> None:
+    facts = infer_chain(
+        _brief(
+            "A fixed camera on the hangar wall looks at the aircraft tail to read the registration.",
+            ["the wall vibrates when engines run up"],
+            domain="hangar registration reader",
+        )
+    )
+    assert "aerial" not in facts.scene and "platform" not in facts.moving
+    assert "camera" in facts.moving  # the wall that holds the camera shakes
+
+
+def test_a_work_shift_moves_nothing() -> None:
+    facts = infer_chain(_brief("A fixed camera over the press.", ["the night shift wipes the lens"]))
+    assert facts.moving == []

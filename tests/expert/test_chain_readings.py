@@ -1,0 +1,71 @@
+"""Readings of the brief that decide a fact by what the words mean together: a lossless format rules
+lossy compression out, a camera "outside the window" of a room is behind glass (indoors), and
+show-through needs a page. Briefs written for these tests."""
+
+from __future__ import annotations
+
+from robustlens.expert.chain import infer_chain
+from robustlens.expert.facts import ChainFacts
+from robustlens.expert.physics import load_physics, producing
+from robustlens.schemas import DomainBrief
+
+
+def _brief(setup: str, conditions: list[str]) -> DomainBrief:
+    return DomainBrief(
+        domain="quality control",
+        description="Classify each item as pass or fail.",
+        imaging_setup=setup,
+        deployment_conditions=conditions,
+        labels=["pass", "fail"],
+        models=["demo:textile"],
+    )
+
+
+def test_a_lossless_format_sets_no_lossy_compression() -> None:
+    setup = "Line camera over the belt; images kept as lossless PNG files."
+    facts = infer_chain(_brief(setup, ["pages curl"]))
+    assert "jpeg" not in facts.processing
+
+
+def test_a_camera_outside_the_window_of_a_room_is_indoors() -> None:
+    facts = infer_chain(
+        _brief(
+            "The camera sits outside the window of the spray-paint cabin, looking in at the panels.",
+            ["overspray mist in the cabin"],
+        )
+    )
+    assert "outdoor" not in facts.scene
+
+
+def test_show_through_needs_a_page() -> None:
+    bleed = load_physics().primitives["bleed_through"]
+    bags = ChainFacts(scene=["indoor"], modality="photograph")
+    assert producing(bleed, bags, {"thin_paper"}) is None  # see-through bags are no thin paper
+    pages = ChainFacts(scene=["page"], modality="photograph")
+    assert producing(bleed, pages, {"thin_paper"}) is not None
+
+
+def test_stored_uncompressed_sets_no_lossy_compression() -> None:
+    facts = infer_chain(_brief("Overhead page camera. Stored uncompressed.", ["pages curl"]))
+    assert "jpeg" not in facts.processing
+
+
+def test_coherent_light_makes_speckle_possible() -> None:
+    facts = infer_chain(_brief("A laser line profiler above the conveyor scans each plank.", ["bark dust"]))
+    assert "laser" in facts.light
+    speckle = load_physics().primitives["speckle_noise"]
+    assert producing(speckle, facts, set()) is not None
+
+
+def test_a_laser_printer_lights_nothing() -> None:
+    facts = infer_chain(
+        _brief("A webcam over the desk photographs labels from the laser printer.", ["toner smudges"])
+    )
+    assert "laser" not in facts.light
+    assert producing(load_physics().primitives["speckle_noise"], facts, set()) is None
+
+
+def test_water_on_the_lens_does_not_put_the_camera_underwater() -> None:
+    for condition in ("condensation forms on the lens glass", "the optics get wet when it drizzles"):
+        facts = infer_chain(_brief("A small camera module photographs the dial every hour.", [condition]))
+        assert "underwater" not in facts.scene, condition
