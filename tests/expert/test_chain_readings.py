@@ -8,16 +8,16 @@ from robustlens.expert.chain import infer_chain
 from robustlens.expert.facts import ChainFacts
 from robustlens.expert.physics import load_physics, producing
 from robustlens.schemas import DomainBrief
+from tests.expert.briefs import make_brief
 
 
 def _brief(setup: str, conditions: list[str]) -> DomainBrief:
-    return DomainBrief(
+    return make_brief(
+        setup,
+        conditions,
         domain="quality control",
         description="Classify each item as pass or fail.",
-        imaging_setup=setup,
-        deployment_conditions=conditions,
         labels=["pass", "fail"],
-        models=["demo:textile"],
     )
 
 

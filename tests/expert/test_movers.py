@@ -10,18 +10,9 @@ from robustlens.expert.chain import infer_chain
 from robustlens.expert.movers import movers
 from robustlens.expert.quantities import speed
 from robustlens.expert.words import split_phrases
-from robustlens.schemas import DomainBrief
+from tests.expert.briefs import make_brief
 
-
-def _brief(setup: str, conditions: list[str], domain: str = "inspection") -> DomainBrief:
-    return DomainBrief(
-        domain=domain,
-        description="Classify what the camera sees.",
-        imaging_setup=setup,
-        deployment_conditions=conditions,
-        labels=["ok", "defect"],
-        models=["demo:textile"],
-    )
+_brief = make_brief
 
 
 @pytest.mark.parametrize(
