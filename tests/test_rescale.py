@@ -8,6 +8,7 @@ import pytest
 
 from robustlens.replacement import validate_with_replacements
 from robustlens.schemas import CorruptionPlan, CorruptionSpec, DomainBrief, PrimitiveCall
+from robustlens.stages.validate import _summary
 from robustlens.validation import Thresholds, validate_spec
 
 BRIEF = DomainBrief(
@@ -83,6 +84,8 @@ def test_a_too_mild_ladder_is_rescaled_and_keeps_its_primitive(photos: list[np.n
     assert "ladder rescaled" in notes[0] and "severity 1" in notes[0]
     assert "ladder rescaled" in plan.notes and "ladder rescaled" in spec.rationale
     assert any(c.name == "rescaled" for c in report.checks)
+    # the run's summary line says the pass came after rescaling, not a plain "1 pass"
+    assert _summary(reports) == ["Validated 1 spec: 1 pass (1 after rescaling the ladder: dirty_lens)."]
 
 
 def test_a_broken_recipe_still_goes_to_the_replacement_proposer(photos: list[np.ndarray]) -> None:

@@ -107,9 +107,14 @@ def revision_feedback(failed: Sequence[ValidationReport]) -> str:
 
 
 def _summary(reports: Sequence[ValidationReport]) -> list[str]:
+    """One line: how many specs pass, which of those only after their ladder was rescaled to the user's
+    images (``robustlens.rescale``: the count alone would hide that they changed), which were rejected."""
     failed = [r.spec_name for r in reports if not r.ok]
+    rescaled = [r.spec_name for r in reports if r.ok and any(c.name == "rescaled" for c in r.checks)]
+    after = f" ({len(rescaled)} after rescaling the ladder: {', '.join(rescaled)})" if rescaled else ""
     rejected = f"; rejected {', '.join(failed)}" if failed else ""
-    return [f"Validated {len(reports)} specs: {len(reports) - len(failed)} pass{rejected}."]
+    specs = "spec" if len(reports) == 1 else "specs"
+    return [f"Validated {len(reports)} {specs}: {len(reports) - len(failed)} pass{after}{rejected}."]
 
 
 def _stood_in_labels(reports: Sequence[ValidationReport]) -> list[str]:
