@@ -69,3 +69,12 @@ def test_water_on_the_lens_does_not_put_the_camera_underwater() -> None:
     for condition in ("condensation forms on the lens glass", "the optics get wet when it drizzles"):
         facts = infer_chain(_brief("A small camera module photographs the dial every hour.", [condition]))
         assert "underwater" not in facts.scene, condition
+
+
+def test_a_plant_that_stands_somewhere_is_no_camera_stand() -> None:
+    facts = infer_chain(
+        _brief("People photograph the leaves with their phone wherever the plant stands.", ["shaky hands"])
+    )
+    assert "fixed_mount" not in {c.condition for c in facts.conditions}
+    facts = infer_chain(_brief("A webcam mounted on a stand over the tray.", ["glare"]))
+    assert "fixed_mount" in {c.condition for c in facts.conditions}
