@@ -32,8 +32,16 @@ def load_cues(path: str | None = None) -> dict[str, Any]:
     setup = data.get("setup_facts") or {}
     if not isinstance(setup, dict):
         raise _bad(file, "'setup_facts' must map ChainFacts fields to values and phrases", "setup_facts")
-    lists = ("recapture", "camera_words", "scan_words", "asides", "neighbour_heads", "night_only")
-    for key in (*lists, "sky_directions"):
+    lists = (
+        "recapture",
+        "camera_words",
+        "scan_words",
+        "asides",
+        "neighbour_heads",
+        "night_only",
+        "sky_directions",
+    )
+    for key in lists:
         if not all(isinstance(p, str) for p in data.get(key) or []):
             raise _bad(file, f"'{key}' must be a list of phrases", key)
     motion = data.get("motion") or {}

@@ -32,9 +32,16 @@ from robustlens.expert.words import compound_positions, negation_at, stem, words
 def _lists() -> dict[str, frozenset[str]]:
     motion: dict[str, Any] = load_cues().get("motion") or {}
     keys = ("verbs", "carriers", "still", "vehicles")
-    return {
+    lists = {
         key: frozenset(" ".join(stem(w) for w in p.split()) for p in motion.get(key) or []) for key in keys
     }
+    # the one-word platform cues (vehicle, truck, drone, robot...): a clause naming one is the platform's
+    platform = [
+        *load_cues()["facts"]["moving"]["platform"],
+        *load_cues()["setup_facts"]["moving"]["platform"],
+    ]
+    single = {stem(ws[0]) for p in platform if len(ws := words(p)) == 1}
+    return {**lists, "vehicles": lists["vehicles"] | single}
 
 
 def movers(clauses: list[str]) -> list[tuple[str, str]]:
