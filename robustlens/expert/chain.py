@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from robustlens.errors import UserInputError, did_you_mean
+from robustlens.expert.colours import monochrome
 from robustlens.expert.conditions import LEXICAL_ONLY, condition_clauses, match_conditions
 from robustlens.expert.cues import (
     CHAIN_PATH,
@@ -39,7 +40,7 @@ __all__ = ["CHAIN_PATH", "brief_clauses", "condition_clauses", "infer_chain", "l
 
 FACT_THRESHOLD = 0.72  # semantic similarity a clause needs to set a chain fact (facts are strict)
 FACT_TOP_K = 12
-LIST_FIELDS = ("scene", "moving", "light", "sensor", "processing", "specimen")
+LIST_FIELDS = ("scene", "moving", "light", "sensor", "processing", "specimen", "colour")
 STRONG_VOTE = 0.65  # a prototype vote this similar adds a value even to a field the cue words set
 
 
@@ -83,6 +84,9 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     for value, clause in movers(clauses):  # who moves: read from the clause, not a compound list
         found.setdefault(f"moving={value}", []).append(clause)
         methods.setdefault(f"moving={value}", "lexical")
+    for clause in monochrome(clauses):  # read in place: "black-and-white cows" are no mono camera
+        found.setdefault("colour=mono", []).append(clause)
+        methods.setdefault("colour=mono", "lexical")
     for m in matches:
         if m.negated:
             denied[m.label] = denied.get(m.label, 0) + 1

@@ -54,7 +54,10 @@ Processing = Literal["jpeg", "video_codec", "resize", "bandwidth_limited", "prin
 # What the imaged specimen carries: stain batches and scanner colour profiles only vary a specimen
 # somebody stained (H&E, Giemsa, Pap, Gram); a gem, a wafer or a label-free cell has no stain to vary.
 Specimen = Literal["stained"]
-FACT_FIELDS = ("scene", "moving", "light", "sensor", "modality", "processing", "specimen")
+# Whether the sensor records colour: a one-channel (monochrome) sensor shows no colour cast, saturation,
+# colour fringes or chroma noise (robustlens/expert/colours.py reads it from the brief's words).
+Colour = Literal["mono"]
+FACT_FIELDS = ("scene", "moving", "light", "sensor", "modality", "processing", "specimen", "colour")
 
 
 class Evidence(Model):
@@ -88,6 +91,7 @@ class ChainFacts(Model):
     modality: Modality | None = None
     processing: list[Processing] = Field(default_factory=list)
     specimen: list[Specimen] = Field(default_factory=list)
+    colour: list[Colour] = Field(default_factory=list)
     sky_in_view: bool | None = None
     conditions: list[ConditionMatch] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
@@ -118,6 +122,7 @@ class ExpectedFacts(Model):
     modality: Modality | None = None
     processing: list[Processing] | None = None
     specimen: list[Specimen] | None = None
+    colour: list[Colour] | None = None
     sky_in_view: bool | None = None
 
     def mismatches(self, facts: ChainFacts) -> list[str]:

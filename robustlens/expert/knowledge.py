@@ -113,12 +113,12 @@ class Domain(Model):
 
         return {REGISTRY[s.primitive].family for s in self.suitable}
 
-    def for_brief(self, text: str, restrictions: list[Unsuitable] | None = None) -> Domain:
+    def for_brief(self, text: str) -> Domain:
         """The domain as it applies to one brief (normalised ``text``): contextual objections that
         hold are kept and override suitable entries; those that do not hold are dropped."""
         from robustlens.corruptions import REGISTRY
 
-        active = [u for u in [*self.unsuitable, *(restrictions or [])] if not u.contextual or u.holds(text)]
+        active = [u for u in self.unsuitable if not u.contextual or u.holds(text)]
         ruled = [u for u in active if u.contextual]
 
         def overridden(p: str) -> bool:
@@ -152,9 +152,6 @@ QUESTION_FIELDS = (
 class Knowledge(Model):
     version: int = 1
     conditions: dict[str, list[str]] = Field(description="canonical condition -> recognising phrases")
-    restrictions: list[Unsuitable] = Field(
-        default_factory=list, description="contextual objections that apply in every domain"
-    )
     domains: list[Domain] = Field(min_length=1)
     questions: list[Question] = Field(min_length=1)
 
@@ -174,12 +171,6 @@ class Knowledge(Model):
                         f"domain {d.name!r}: keyword {kw!r} also belongs to {owner[kw]!r}; make it a hint"
                     )
             errors += [f"domain {d.name!r}: {e}" for e in _domain_errors(d, self.conditions)]
-        errors += [f"restrictions: {e}" for e in _objection_errors(self.restrictions)]
-        errors += [
-            f"restrictions: {u.primitive or u.family} needs 'when' or 'unless'"
-            for u in self.restrictions
-            if not u.contextual
-        ]
         fields = [q.field for q in self.questions]
         if sorted(fields) != sorted(QUESTION_FIELDS):
             errors.append(
@@ -286,7 +277,7 @@ def domain_for(brief: DomainBrief, knowledge: Knowledge | None = None) -> tuple[
     """``match_domain``, then the contextual objections that hold for this brief applied to the domain."""
     kb = knowledge or load_knowledge()
     domain, confidence = match_domain(brief, kb)
-    return domain.for_brief(brief_text(brief), kb.restrictions), confidence
+    return domain.for_brief(brief_text(brief)), confidence
 
 
 def brief_text(brief: DomainBrief) -> str:

@@ -29,7 +29,7 @@ from robustlens.corruptions.base import LADDER_STEPS, PrimitiveInfo, interpolate
 from robustlens.expert.chain import condition_clauses, infer_chain
 from robustlens.expert.direct import DirectMatch, direct_matches, uncovered
 from robustlens.expert.facts import ChainFacts
-from robustlens.expert.knowledge import GENERIC, Domain, brief_text, domain_for, load_knowledge
+from robustlens.expert.knowledge import GENERIC, Domain, domain_for
 from robustlens.expert.knowledge import Unsuitable as Objection
 from robustlens.expert.physics import Producer, excluding, holds, load_physics, producing
 from robustlens.expert.quantities import MotionBound, motion_bound, severity_for
@@ -85,8 +85,6 @@ def _analyse(key: str) -> Analysis:
     said = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
     a.motion = motion_bound(". ".join(said))
     physics = load_physics()
-    text = brief_text(brief)
-    restricted = {u.primitive: u.why for u in load_knowledge().restrictions if u.primitive and u.holds(text)}
     names = set(named)
     a.conflict = _conflict(a, physics.primitives, names)
     for order, (name, p) in enumerate(physics.primitives.items()):
@@ -95,8 +93,6 @@ def _analyse(key: str) -> Analysis:
         rule = excluding(p, facts, names)
         if rule is not None:
             a.excluded[name] = f"ruled out by the chain: {describe(rule, facts)}"
-        elif name in restricted:
-            a.excluded[name] = restricted[name]
         elif p.serves and p.serves[0] in facts.ruled_out:
             a.excluded[name] = f"the brief rules out {p.serves[0].replace('_', ' ')}"
         elif objection is not None and (_contextual(objection) or not names & set(p.serves)):

@@ -133,14 +133,6 @@ def test_brief_text_covers_every_free_text_field() -> None:
     assert brief_text(brief) == "a b ; c ; d ; e ; f"
 
 
-def test_a_restriction_without_a_context_fails_loudly(tmp_path: Path) -> None:
-    text = KNOWLEDGE_PATH.read_text().replace("    when: *monochrome\n", "", 1)
-    bad = tmp_path / "kb.yaml"
-    bad.write_text(text)
-    with pytest.raises(UserInputError, match="needs 'when' or 'unless'"):
-        load_knowledge(bad)
-
-
 def test_a_contextual_objection_may_override_a_suitable_entry_but_a_plain_one_may_not(tmp_path: Path) -> None:
     text = KNOWLEDGE_PATH.read_text()
     assert load_knowledge(KNOWLEDGE_PATH).domain("rail").entry("sun_flare") is not None
