@@ -47,7 +47,9 @@ DEFAULT_SCENARIOS = Path("evals/scenarios")
 
 
 def _load(scenarios: Path | None, split: str) -> list[Any]:
-    """``--scenarios`` as given, else the split's folder of evals/scenarios (all of it for ``all``)."""
+    """The split's scenarios: from ``--scenarios`` when given (only its ``dev``/``heldout`` subfolder's
+    when it has the split's; a folder without one is taken whole), else from evals/scenarios. A
+    suite folder with both splits must not mix held-out scores into a development run."""
     from robustlens.errors import UserInputError
     from robustlens.evals import load_scenarios
 
@@ -56,7 +58,9 @@ def _load(scenarios: Path | None, split: str) -> list[Any]:
             f"Unknown split {split!r}.", fix=f"Use one of: {', '.join(SPLITS)}.", field="split"
         )
     if scenarios is not None:
-        return load_scenarios(scenarios)
+        loaded = load_scenarios(scenarios)
+        chosen = [s for s in loaded if s.split == split] if split != "all" else []
+        return chosen or loaded
     loaded = load_scenarios(DEFAULT_SCENARIOS)
     if split == "all":
         return loaded
@@ -104,7 +108,8 @@ def run_cmd(
         None,
         "--scenarios",
         "-s",
-        help="Folder (subfolders included) or one file of scenario YAML files; wins over --split.",
+        help="Folder (subfolders included) or one file of scenario YAML files; --split picks its "
+        "dev/heldout subfolder when it has one.",
     ),
     split: str = typer.Option(
         "all",

@@ -102,7 +102,11 @@ def test_split_option_and_scenarios_option(
     report = json.loads(out.read_text())
     assert {r["split"] for r in report["scenarios"]} == {"heldout"}
     assert [s["split"] for s in report["splits"]] == ["heldout"]
-    # --scenarios wins over --split
+    # --split picks its subfolder of a suite given with --scenarios (no held-out rows in a dev run) ...
+    root = tmp_path / "evals" / "scenarios"
+    assert main(["evals", "run", "--split", "dev", "--scenarios", str(root), "--out", str(out)]) == 0
+    assert {r["split"] for r in json.loads(out.read_text())["scenarios"]} == {"dev"}
+    # ... and a folder without that split is taken whole
     dev = tmp_path / "evals" / "scenarios" / "dev"
     assert main(["evals", "run", "--split", "heldout", "--scenarios", str(dev), "--out", str(out)]) == 0
     assert {r["split"] for r in json.loads(out.read_text())["scenarios"]} == {"dev"}
