@@ -2,15 +2,17 @@
 
 Briefs name things: a carrot variety ('Purple Haze'), a hospital wing (the Frost Wing), a family
 (the Frost family papers), a club, a brand. A cue matcher that reads such a word as physics plans haze
-for a grow tent or frost for a microfilm archive. Three general signs mark a name, in the way English
+for a grow tent or frost for a microfilm archive. Four general signs mark a name, in the way English
 writes names rather than in any list of the names themselves:
 
 - **quotes**: a word inside quotation marks ('Purple Haze', "Snowflake") is a label someone gave;
 - **a run of capitalised words** inside a clause (the Purple Haze, "Singin' in the Rain"): two or
   more title-case words in a row (small words between them allowed) are a proper noun, unless the
   whole clause is written in title case (a heading such as "Dental Camera Triage");
-- **a name noun right after a capitalised word** (the Frost family, Snowflake Club, the Sun ward):
-  the word qualifies a name, a brand or a place ("a wet street" is weather, "Wet Street" an address).
+- **a name noun right after a capitalised word** (the Frost family, Snowflake Club, the Sun ward, the
+  X-Ray series): the word qualifies a name, a brand, a product or a place ("a wet street" is weather,
+  "Wet Street" an address);
+- **a capitalised word after a naming verb** ("a product range called X-Ray", "known as Snow").
 
 Callers pass extra ``heads`` for narrower cases (a modality word before "clinic" or "room" names the
 department next door, not this device). Positions are indices into ``words.words(text)``.
@@ -31,7 +33,9 @@ def _wordset(text: str) -> frozenset[str]:
 NAME_NOUNS = _wordset(
     "family families brand brands club clubs wing ward street avenue lane company inc ltd llc gmbh "
     "variety varieties cultivar cultivars breed hotel restaurant cafe bar pub brewery cola soda beer "
-    "drink drinks trademark"
+    "drink drinks trademark "
+    # products: "the vendor's X-Ray series", "the Fog app", "Snow firmware" name a product, not physics
+    "series edition model models version software app apps firmware product products range toolkit"
 )
 #: one word (hyphenated compounds kept whole); ``phrases`` tokenises with the same pattern, so positions align
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?(?:-[a-z0-9]+)*")
@@ -57,6 +61,14 @@ def _parts(text: str) -> list[tuple[int, int, str, int]]:
                 out.append((start, start + len(part), text[start : start + len(part)], group))
             start += len(part) + 1
     return out
+
+
+NAMING = _wordset("called named dubbed branded titled nicknamed")
+
+
+def _naming(before: str, earlier: str) -> bool:
+    """Whether the words before a capitalised word introduce a name ("called", "known as")."""
+    return before in NAMING or (before == "as" and earlier in ("known", "sold", "marketed"))
 
 
 def _title(word: str) -> bool:
@@ -98,15 +110,23 @@ def name_positions(text: str, heads: frozenset[str] = frozenset()) -> frozenset[
     heading = len(content) >= 3 and _title(spans[0][2]) and all(_title(spans[i][2]) for i in content)
     if not heading:
         out.update(_capitalised_runs([w for _, _, w in spans]))
+    parts = _parts(text)
     for i, (_, _, word) in enumerate(spans[1:], start=1):
         before = spans[i - 1][2]
+        whole = " ".join(p[2] for p in parts if p[3] == parts[i][3])  # "X Ray" of "X-Ray"
+        if (
+            parts[i - 1][3] != parts[i][3]
+            and _title(whole)
+            and _naming(before.lower(), spans[i - 2][2].lower() if i > 1 else "")
+        ):
+            out.add(i)  # "a range called X-Ray", "known as Snow": what follows is the name
         if before.lower() in _STOP:
             continue
         # "a wet street" describes the street; "Sun Street" names one: a name noun needs a capital
         if word.lower() in heads or (word.lower() in NAME_NOUNS and _title(before) and not heading):
             out.add(i - 1)
-    groups = {g for i, (*_, g) in enumerate(_parts(text)) if i in out}  # all of "X-ray", not "ray"
-    return frozenset(i for i, (*_, g) in enumerate(_parts(text)) if g in groups)
+    groups = {g for i, (*_, g) in enumerate(parts) if i in out}  # all of "X-ray", not "ray"
+    return frozenset(i for i, (*_, g) in enumerate(parts) if g in groups)
 
 
 def heads_key(heads: Collection[str]) -> frozenset[str]:

@@ -54,6 +54,7 @@ LabelKey = tuple[tuple[str, tuple[str, ...]], ...]
 # "daylight" vs "dark"/"night").
 _LIGHT = ("day", "daytime", "daylight", "sunny", "sunlit", "bright", "brightly")
 _DARK = ("night", "nighttime", "dark", "darkness", "dim", "dimly", "dusk")
+_WET = ("wet", "drops", "droplets", "splash", "splashes", "spray", "condensation", "misted")
 OPPOSITES = (
     ("over", "under"),
     ("above", "below"),
@@ -63,6 +64,8 @@ OPPOSITES = (
     ("indoor", "outdoor"),
     ("inside", "outside"),
     *((light, dark) for light in _LIGHT for dark in _DARK),
+    # water ON the optics means the camera is in air: "wet optics" is no underwater scene
+    *((wet, under) for wet in _WET for under in ("underwater", "subsea", "submerged")),
 )
 
 

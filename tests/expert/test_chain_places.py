@@ -1,11 +1,15 @@
 """Places read from general words: body passages a scope enters are in the body; enclosed and underground
-places are indoors (so no sky); a picture gallery or library is no room. Briefs written for these tests."""
+places are indoors (so no sky); a picture gallery or library is no room; a camera under water sees no
+weather, water on the optics means air, and a product name sets no physics. Briefs written for these tests."""
 
 from __future__ import annotations
 
 import pytest
 
 from robustlens.expert.chain import infer_chain
+from robustlens.expert.critic import critique
+from robustlens.expert.planner import plan_from_brief
+from robustlens.schemas import CorruptionSpec, PrimitiveCall
 from tests.expert.briefs import make_brief
 
 
@@ -34,3 +38,34 @@ def test_general_place_words_set_the_scene(setup: str, scene: str) -> None:
 )
 def test_a_picture_gallery_or_library_is_no_room(setup: str) -> None:
     assert "indoor" not in infer_chain(make_brief(setup, ["blur"])).scene
+
+
+def test_a_camera_under_water_sees_no_rain_and_no_drops_whatever_the_river_outside() -> None:
+    brief = make_brief(
+        "A camera behind a submerged glass panel looks across the river channel at passing eels.",
+        ["after heavy rain upstream the water turns brown", "algae grow on the panel", "eels swim fast"],
+    )
+    facts = infer_chain(brief)
+    assert "underwater" in facts.scene
+    planned = {s.name for s in plan_from_brief(brief).specs}
+    assert not planned & {"rain", "water_droplets", "spatter"}, planned
+    assert not critique(CorruptionSpec(name="planted", recipe=[PrimitiveCall(name="rain")]), brief).realistic
+
+
+def test_water_on_the_optics_places_the_camera_in_air() -> None:
+    facts = infer_chain(make_brief("Mast cameras watch the runway.", ["precipitation and wet optics"]))
+    assert "underwater" not in facts.scene
+
+
+@pytest.mark.parametrize(
+    ("setup", "absent"),
+    [
+        ("A pole camera photographs the lane. It runs on the vendor's X-Ray series controller.", "xray"),
+        ("Shop cameras film the tills; the Fog app stores the clips.", "fog"),
+        ("A pole camera photographs the lane; its maker's product range is called X-Ray.", "xray"),
+    ],
+)
+def test_a_product_name_sets_no_physics(setup: str, absent: str) -> None:
+    facts = infer_chain(make_brief(setup, ["dim light"]))
+    assert absent not in facts.sensor
+    assert all(absent not in c.condition for c in facts.conditions)
