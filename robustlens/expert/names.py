@@ -35,7 +35,10 @@ NAME_NOUNS = _wordset(
     "variety varieties cultivar cultivars breed hotel restaurant cafe bar pub brewery cola soda beer "
     "drink drinks trademark "
     # products: "the vendor's X-Ray series", "the Fog app", "Snow firmware" name a product, not physics
-    "series edition model models version software app apps firmware product products range toolkit"
+    "series edition model models version software app apps firmware product products range toolkit "
+    # places: "Rain camp", "the Snow valley road", "Frost village"
+    "camp village town city county district valley hill hills river lake bay island mountain road square "
+    "estate site sites centre center"
 )
 #: one word (hyphenated compounds kept whole); ``phrases`` tokenises with the same pattern, so positions align
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?(?:-[a-z0-9]+)*")

@@ -63,9 +63,19 @@ def test_water_on_the_optics_places_the_camera_in_air() -> None:
         ("A pole camera photographs the lane. It runs on the vendor's X-Ray series controller.", "xray"),
         ("Shop cameras film the tills; the Fog app stores the clips.", "fog"),
         ("A pole camera photographs the lane; its maker's product range is called X-Ray.", "xray"),
+        ("A slit lamp camera at the eye clinic of Rain camp photographs the cornea.", "rain"),
     ],
 )
 def test_a_product_name_sets_no_physics(setup: str, absent: str) -> None:
     facts = infer_chain(make_brief(setup, ["dim light"]))
     assert absent not in facts.sensor
     assert all(absent not in c.condition for c in facts.conditions)
+
+
+def test_a_camera_looking_up_at_a_thing_sees_no_sky() -> None:
+    facts = infer_chain(
+        make_brief("Cameras under a glass strip in the floor look up at the passing tyres.", ["mud"])
+    )
+    assert facts.sky_in_view is not True
+    sky = infer_chain(make_brief("A fisheye camera on the roof looks up at the night sky.", ["dew"]))
+    assert sky.sky_in_view is True
