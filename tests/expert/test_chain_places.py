@@ -79,3 +79,12 @@ def test_a_camera_looking_up_at_a_thing_sees_no_sky() -> None:
     assert facts.sky_in_view is not True
     sky = infer_chain(make_brief("A fisheye camera on the roof looks up at the night sky.", ["dew"]))
     assert sky.sky_in_view is True
+
+
+def test_a_windscreen_is_the_cameras_window_only_when_the_camera_is_behind_it() -> None:
+    subject = infer_chain(
+        make_brief("A post camera at the gate reads the sticker on each car's windscreen.", ["rain"])
+    )
+    assert subject.sky_in_view is not True
+    dash = infer_chain(make_brief("A camera behind the windscreen of the van films the road.", ["rain"]))
+    assert dash.sky_in_view is True
