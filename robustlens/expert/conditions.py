@@ -12,6 +12,7 @@ from robustlens.expert.clauses import best_primitives, vet
 from robustlens.expert.cues import _clean
 from robustlens.expert.facts import ConditionMatch
 from robustlens.expert.phrases import PhraseMatch, content_stems, match_phrases, split_phrases
+from robustlens.expert.rereading import reread
 from robustlens.schemas import DomainBrief
 
 __all__ = ["condition_clauses", "match_conditions"]
@@ -41,7 +42,9 @@ def match_conditions(
     a clause names one condition, plus a second only when that is as direct (see ``_second``); a
     negated clause rules out only its best match ("no rain" does not rule out clouds). A deployment
     condition's hits are vetted first (``clauses.vet``: echoes, homonyms, fragments, denials, and clauses
-    a primitive's own description says better, which ``direct.py`` then plans).
+    a primitive's own description says better, which ``direct.py`` then plans). Each item is then
+    re-read as a whole (``rereading.py``): dust or mist in the air versus on the window, and darkness
+    beside light (uneven illumination, clipped highlights) rather than night.
     """
     vocab = conditions if conditions is not None else _kb_conditions()
     labels = {c: [*([c.replace("_", " ")] if "_" in c else []), *phrases] for c, phrases in vocab.items()}
@@ -59,12 +62,16 @@ def match_conditions(
     for clause, hits in setup_hits.items():  # the same homonym checks: "a flash memory card" is no lamp
         if kept := vet(hits, labels)[:CONDITION_TOP_K]:
             by_clause.setdefault(clause, []).extend(kept)
+    readings: dict[str, list[PhraseMatch]] = {}
+    for clause, hits in by_clause.items():
+        first, *others = hits
+        readings[clause] = [first, *(m for m in others[:1] if _second(first, m))]
+    items = {item: _clean(split_phrases(item)) for item in brief.deployment_conditions}
+    readings = reread(items, readings, known=labels)  # where particles and water are; light beside dark
     named: list[ConditionMatch] = []
     negated: list[str] = []
-    for hits in by_clause.values():
-        first, *others = hits
-        kept = [first, *(m for m in others[:1] if _second(first, m))]
-        for m in kept:
+    for clause in [*clauses, *setup]:
+        for m in readings.get(clause, []):
             if m.negated:
                 negated.append(m.label)
             else:

@@ -34,7 +34,7 @@ STOPWORDS = _wordset(
 # "on"/"in" are stop words but direction words that decide meaning (over/under, inside/outside) are not.
 NEGATIONS = _wordset(
     "no not never without none nor neither isn't aren't wasn't weren't doesn't don't didn't won't "
-    "can't cannot hasn't haven't shouldn't lacks lacking absent"
+    "can't cannot hasn't haven't shouldn't lacks lacking absent nobody"
 )
 NEGATION_PAIRS = (("free", "of"),)
 _IRREGULAR = {
