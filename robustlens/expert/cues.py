@@ -49,11 +49,12 @@ def load_cues(path: str | None = None) -> dict[str, Any]:
         isinstance(v, list) and all(isinstance(p, str) for p in v) for v in motion.values()
     ):
         raise _bad(file, "'motion' must map verbs/carriers/still/vehicles to lists of words", "motion")
-    colour = data.get("colour") or {}
-    if not isinstance(colour, dict) or not all(
-        isinstance(v, list) and all(isinstance(p, str) for p in v) for v in colour.values()
-    ):
-        raise _bad(file, "'colour' must map each word list to phrases", "colour")
+    for key in ("colour", "reread"):
+        table = data.get(key) or {}
+        if not isinstance(table, dict) or not all(
+            isinstance(v, list) and all(isinstance(p, str) for p in v) for v in table.values()
+        ):
+            raise _bad(file, f"'{key}' must map each word list to phrases", key)
     decoys = data.get("decoys") or {}
     if not isinstance(decoys, dict) or not all(isinstance(v, str) for v in decoys.values()):
         raise _bad(file, "'decoys' must map a compound to the plain words it means", "decoys")

@@ -18,13 +18,18 @@ The condition matcher reads words; two physical distinctions need the rest of th
   shirt beside a black coat: no exposure suits both") asks more range than one frame holds, so
   highlights clip (overexposure). Neither is night, unless a time word ("at night", "after dark") says
   so; darkness past the lamps' reach ("beyond the lamps it is dark") stays the scene's own darkness.
+
+The word lists are data (``chain.yaml``: ``reread``); this module only applies them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
+from robustlens.expert.cues import load_cues
 from robustlens.expert.phrases import PhraseMatch, content_stems
 from robustlens.expert.words import leading_negation, stem, words
 
@@ -36,35 +41,20 @@ AIRBORNE = frozenset({"haze", "fog"})
 MEDIA = frozenset(PARTNERS) | {"smear"}
 
 
-def _stems(text: str) -> frozenset[str]:
-    return frozenset(stem(w) for w in text.split())
+@functools.cache
+def _lists() -> dict[str, frozenset[str]]:
+    """The word lists (``chain.yaml``: ``reread``), stemmed: air and surface words decide where particles
+    and water are; dark, bright, part-of-the-view, exposure and time words read light beside dark."""
+    lists: dict[str, Any] = load_cues().get("reread") or {}
+    keys = ("air", "surface", "dark", "bright", "part", "exposure", "time")
+    return {key: frozenset(stem(w) for p in lists.get(key) or [] for w in p.split()) for key in keys}
 
 
-# a mass suspended in the air (a veil), not single specks that float or drift past
-AIR = _stems(
-    "airborne aloft atmosphere cloud fill fills filled full hang hangs hanging suspended "
-    "plume plumes billow billows"
-)
-AIR_PHRASES = (("in", "the", "air"), ("the", "air", "is"), ("into", "the", "air"))
-SURFACE = _stems(
-    "lens lenses window windows glass cover dome housing optics optic port porthole windscreen windshield "
-    "visor faceplate coat coats coated coating settle settles settled stick sticks stuck cake cakes caked "
-    "crust crusts deposit deposits onto"
-)
-DARK = _stems("dark darker darkest darkness black blackness unlit gloomy")
-BRIGHT = _stems("bright brighter brightest brightly white glaring")
-# a part of the view: dark there, lit elsewhere
-PART = _stems(
-    "side sides half part parts end ends edge edges corner corners middle centre center rest periphery rim "
-    "patch patches back"
-)
-# an item about what one frame holds
-EXPOSURE = _stems("exposure exposures highlights")
-# words of a time of day or year: darkness then is the scene's ("at the end of the day it is dark")
-TIME = _stems(
-    "night nights nighttime evening evenings dusk dawn twilight sunset overnight day days afternoon "
-    "afternoons morning mornings winter autumn hour hours time shift shifts season"
-)
+@functools.cache
+def _air_phrases() -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(words(p)) for p in (load_cues().get("reread") or {}).get("air_phrases") or [])
+
+
 PARTIAL = frozenset({"uneven_light", "dark_corners", "shadow"})  # already says the light varies
 
 
@@ -86,8 +76,9 @@ def _place(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
     """Move particles and water to where the item puts them (see the module docstring)."""
     text = " ".join(item)
     ws, stems = _stemmed(text)
-    air = bool(stems & AIR) or any(_has(ws, p) for p in AIR_PHRASES)
-    surface = bool(stems & SURFACE)
+    lists = _lists()
+    air = bool(stems & lists["air"]) or any(_has(ws, p) for p in _air_phrases())
+    surface = bool(stems & lists["surface"])
     if not (air or surface):
         return
     for clause in item:
@@ -119,24 +110,30 @@ def _light(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
     """Darkness beside light in one item: uneven illumination or more range than the exposure holds."""
     have = {m.label for c in item for m in readings.get(c, [])}
     _, item_stems = _stemmed(" ".join(item))
-    timed = bool(item_stems & TIME) or any(_has(words(c), ("after", "dark")) for c in item)
+    lists = _lists()
+    dark, part = lists["dark"], lists["part"]
+    timed = bool(item_stems & lists["time"]) or any(_has(words(c), ("after", "dark")) for c in item)
     for clause in item:
         ws, stems = _stemmed(clause)
-        if not stems & DARK or leading_negation(clause):
+        if not stems & dark or leading_negation(clause):
             continue
-        parts = stems & PART and not _has(ws, ("side", "by", "side"))
+        parts = stems & part and not _has(ws, ("side", "by", "side"))
         if parts:
             reading, said = "uneven_light", have & PARTIAL
-        elif item_stems & BRIGHT and (item_stems & EXPOSURE or "overexposed" in have) and not timed:
+        elif (
+            item_stems & lists["bright"]
+            and (item_stems & lists["exposure"] or "overexposed" in have)
+            and not timed
+        ):
             reading, said = "overexposed", have & {"overexposed"}
         else:
             continue
         hits = readings.get(clause, [])
         # a dark part of a lit view, or dark things, are no night
         if not timed and (parts or reading == "overexposed"):
-            hits = [m for m in hits if not (m.label == "night" and content_stems(m.example) <= DARK)]
+            hits = [m for m in hits if not (m.label == "night" and content_stems(m.example) <= dark)]
         if not said:
-            hits.append(_lexical(clause, reading, " ".join(sorted(stems & (DARK | PART)))))
+            hits.append(_lexical(clause, reading, " ".join(sorted(stems & (dark | part)))))
         readings[clause] = hits
         return
 
