@@ -105,7 +105,6 @@ KNOWN_FAILING = {
     "karaoke_bar_crowd_camera",
     "lottery_ticket_reader",
     "mole_mapping_booth",
-    "parking_garage_anpr",  # C2: glare named; a filler then takes sun_flare (light=sun underground)
     "plate_reader_well_camera",
     "salmon_ladder_fish_counter",
     "sandblasting_booth_camera",

@@ -88,3 +88,12 @@ def test_a_windscreen_is_the_cameras_window_only_when_the_camera_is_behind_it() 
     assert subject.sky_in_view is not True
     dash = infer_chain(make_brief("A camera behind the windscreen of the van films the road.", ["rain"]))
     assert dash.sky_in_view is True
+
+
+def test_a_car_park_under_the_building_has_no_sky() -> None:
+    brief = make_brief(
+        "A camera at the gate of the car park under our building reads plates.", ["headlights"]
+    )
+    facts = infer_chain(brief)
+    assert facts.sky_in_view is False
+    assert "sun_flare" not in {s.name for s in plan_from_brief(brief).specs}
