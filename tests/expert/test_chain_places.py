@@ -72,22 +72,19 @@ def test_a_product_name_sets_no_physics(setup: str, absent: str) -> None:
     assert all(absent not in c.condition for c in facts.conditions)
 
 
-def test_a_camera_looking_up_at_a_thing_sees_no_sky() -> None:
-    facts = infer_chain(
-        make_brief("Cameras under a glass strip in the floor look up at the passing tyres.", ["mud"])
-    )
-    assert facts.sky_in_view is not True
-    sky = infer_chain(make_brief("A fisheye camera on the roof looks up at the night sky.", ["dew"]))
-    assert sky.sky_in_view is True
-
-
-def test_a_windscreen_is_the_cameras_window_only_when_the_camera_is_behind_it() -> None:
-    subject = infer_chain(
-        make_brief("A post camera at the gate reads the sticker on each car's windscreen.", ["rain"])
-    )
-    assert subject.sky_in_view is not True
-    dash = infer_chain(make_brief("A camera behind the windscreen of the van films the road.", ["rain"]))
-    assert dash.sky_in_view is True
+@pytest.mark.parametrize(
+    ("setup", "sky"),
+    [
+        # looking up at a thing sees it from below, not the sky
+        ("Cameras under a glass strip in the floor look up at the passing tyres.", False),
+        ("A fisheye camera on the roof looks up at the night sky.", True),
+        # a windscreen is the camera's window only when the camera is behind it
+        ("A post camera at the gate reads the sticker on each car's windscreen.", False),
+        ("A camera behind the windscreen of the van films the road.", True),
+    ],
+)
+def test_sky_in_view_follows_where_the_camera_looks(setup: str, sky: bool) -> None:
+    assert (infer_chain(make_brief(setup, ["rain"])).sky_in_view is True) is sky
 
 
 def test_a_car_park_under_the_building_has_no_sky() -> None:
