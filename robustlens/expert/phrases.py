@@ -196,21 +196,24 @@ def match_phrases(
         words = _words(clause)
         neg_at = _negation_at(words, _compound_positions(clause))
         tokens = _tokens(clause)
+        lowered = f" {' '.join(words)} "
         names = name_positions(clause, head_set)
-        ranked: list[tuple[int, int, int, PhraseMatch]] = []
+        ranked: list[tuple[int, int, bool, int, PhraseMatch]] = []
         for order, (label, examples) in enumerate(lexicon):
             spots = [
-                (gap, -len(e), start, k)
+                (gap, -len(e), f" {' '.join(_words(raw[label][k]))} " not in lowered, start, k)
                 for k, e in enumerate(examples)
                 if (hit := _lexical_hit(tokens, e, names))
                 for start, gap in [hit]
             ]
-            if spots:  # tightest, longest hit first: "camera flash" beats "camera ... shaking"
-                gap, size, start, k = min(spots)
+            if spots:  # tightest, longest hit first: "camera flash" beats "camera ... shaking"; then the
+                # example said word for word ("at any angle" is rotation's, not perspective's "at an angle")
+                gap, size, loose, start, k = min(spots)
                 negated = neg_at is not None and neg_at < tokens[start].pos
                 text = raw[label][k]
-                ranked.append((gap, size, order, PhraseMatch(clause, label, 1.0, "lexical", negated, text)))
-        hits = [m for *_, m in sorted(ranked, key=lambda r: r[:3])]
+                match = PhraseMatch(clause, label, 1.0, "lexical", negated, text)
+                ranked.append((gap, size, loose, order, match))
+        hits = [m for *_, m in sorted(ranked, key=lambda r: r[:4])]
         found.append(hits[:top_k])
     # a clause with no content word left once a negation cue is removed ("none", "no") means nothing
     unnamed = [without_names(c, head_set) for c in clauses]

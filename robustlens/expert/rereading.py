@@ -43,11 +43,17 @@ MEDIA = frozenset(PARTNERS) | {"smear"}
 
 @functools.cache
 def _lists() -> dict[str, frozenset[str]]:
-    """The word lists (``chain.yaml``: ``reread``), stemmed: air and surface words decide where particles
-    and water are; dark, bright, part-of-the-view, exposure and time words read light beside dark."""
+    """The word lists (``chain.yaml``: ``reread``), stemmed: surface words (with the air words, matched as
+    written: ``_air_words``) decide where particles and water are; dark, bright, part-of-the-view,
+    exposure and time words read light beside dark."""
     lists: dict[str, Any] = load_cues().get("reread") or {}
-    keys = ("air", "surface", "dark", "bright", "part", "exposure", "time")
+    keys = ("surface", "dark", "bright", "part", "exposure", "time")
     return {key: frozenset(stem(w) for p in lists.get(key) or [] for w in p.split()) for key in keys}
+
+
+@functools.cache
+def _air_words() -> frozenset[str]:
+    return frozenset(w for p in (load_cues().get("reread") or {}).get("air") or [] for w in words(p))
 
 
 @functools.cache
@@ -77,7 +83,8 @@ def _place(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
     text = " ".join(item)
     ws, stems = _stemmed(text)
     lists = _lists()
-    air = bool(stems & lists["air"]) or any(_has(ws, p) for p in _air_phrases())
+    # air words as written: "a cloud of dust" is airborne, a "cloudy" window is a film on the glass
+    air = bool(set(ws) & _air_words()) or any(_has(ws, p) for p in _air_phrases())
     surface = bool(stems & lists["surface"])
     if not (air or surface):
         return
@@ -117,7 +124,8 @@ def _light(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
         ws, stems = _stemmed(clause)
         if not stems & dark or leading_negation(clause):
             continue
-        parts = stems & part and not _has(ws, ("side", "by", "side"))
+        # "far from the lights" is past the lamps' reach (the scene's darkness), not a dark part of a lit view
+        parts = stems & part and not _has(ws, ("side", "by", "side")) and not _has(ws, ("far", "from"))
         if parts:
             reading, said = "uneven_light", have & PARTIAL
         elif (

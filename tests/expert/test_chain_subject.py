@@ -92,6 +92,31 @@ def test_an_instrument_that_takes_no_pictures_sets_no_sensor() -> None:
     assert "xray" not in facts.sensor and facts.modality == "photograph"
 
 
+def test_a_job_another_system_does_sets_no_sensor() -> None:
+    """'Screened separately by ... X-ray' is another system's job: no X-ray sensor, no transmission light."""
+    facts = infer_chain(
+        _brief(
+            "pier luggage watch",
+            "Flag bags left unattended on the pier.",
+            "A colour CCTV camera on a pole watches the pier. Bags are screened separately by the terminal's "
+            "X-ray machine.",
+        )
+    )
+    assert "xray" not in facts.sensor and "transmission" not in facts.light
+    assert facts.modality == "photograph"
+
+
+def test_a_rolling_vessel_moves_the_camera_it_carries() -> None:
+    facts = infer_chain(
+        _brief(
+            "trawler catch camera",
+            "Count fish on the sorting table.",
+            "A camera above the sorting table of a trawler; the boat rolls in a swell.",
+        )
+    )
+    assert facts.has("moving", "platform")
+
+
 def test_class_names_are_what_the_pictures_show_not_the_camera() -> None:
     facts = infer_chain(
         _brief(

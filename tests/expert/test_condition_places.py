@@ -32,6 +32,7 @@ def _named(item: str) -> set[str]:
         ("powder clouds fill the mixing room", {"haze"}, {"dust", "clouds"}),  # in the air, not the sky's
         ("steam condenses on the camera window", {"lens_water"}, {"fog"}),  # on the glass, not in the air
         ("flour powder fills the bakery and coats the lens", {"haze", "dust"}, set()),  # both places
+        ("salt dries on the lens and leaves it cloudy", {"dust"}, {"haze"}),  # a cloudy window is no cloud
         ("exhaust fumes drift across the loading bay", {"haze"}, {"motion"}),
     ],
 )
@@ -47,6 +48,7 @@ def test_the_place_words_say_whether_it_veils_or_blots(
     [
         ("the aisle ends away from the lamps are dark", "uneven_light", "night"),
         ("a white shirt beside a black coat: no exposure suits both", "overexposed", "night"),
+        ("the lamp lights the nearest racks while the far aisle stays black", "uneven_light", "night"),
     ],
 )
 def test_darkness_beside_light_is_no_night(item: str, meant: str, not_meant: str) -> None:
@@ -62,6 +64,11 @@ def test_darkness_beside_light_is_no_night(item: str, meant: str, not_meant: str
 )
 def test_darkness_of_the_scene_stays_night(item: str) -> None:
     assert {"night", "uneven_light"} <= _named(item)
+
+
+def test_darkness_past_the_lamps_reach_is_the_scenes_own() -> None:
+    named = _named("the quarry floor is dark far from the floodlights")
+    assert "night" in named and "uneven_light" not in named
 
 
 @pytest.mark.parametrize(

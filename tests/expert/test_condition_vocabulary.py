@@ -37,6 +37,8 @@ def _named(item: str, setup: str = "") -> set[str]:
         ("the robot arm jerks when it stops", "motion"),
         ("the gimbal buzzes at high revs", "vibration"),
         ("no light at all in the crawlspace", "night"),
+        ("the morning sun floods the loading dock", "overexposed"),
+        ("our survey boat rolls in the swell", "orientation"),
     ],
 )
 def test_lay_words_name_the_condition(item: str, condition: str) -> None:
@@ -47,6 +49,7 @@ def test_lay_words_name_the_condition(item: str, condition: str) -> None:
     ("item", "meant", "not_meant"),
     [
         ("the drone banks in turns so the horizon tilts", "orientation", "perspective"),  # roll, not pitch
+        ("bolts lie on the tray at any angle", "orientation", "perspective"),  # said word for word
         ("the edges of each frame are shadowed", "dark_corners", "shadow"),  # fall-off, not a cast shadow
         ("the midday frames are bleached and pale", "overexposed", "low_snr"),  # not photobleaching
     ],
