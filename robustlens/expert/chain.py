@@ -87,7 +87,10 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     for clause in monochrome(clauses):  # read in place: "black-and-white cows" are no mono camera
         found.setdefault("colour=mono", []).append(clause)
         methods.setdefault("colour=mono", "lexical")
+    homonyms = _homonyms(brief, cues)
     for m in matches:
+        if m.example.lower() in homonyms.get(m.label, ()):
+            continue  # "dry powder slides": no microscope slide without a microscope's world
         if m.negated:
             denied[m.label] = denied.get(m.label, 0) + 1
             continue
@@ -238,6 +241,18 @@ def _apply_implications(
         evidence.append(
             Evidence(fact="sky_in_view=false", phrases=_phrases_for(evidence, "scene="), method="default")
         )
+
+
+def _homonyms(brief: DomainBrief, cues: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Fact label -> its cue words that mean something else in this brief (``chain.yaml`` ``homonyms``:
+    the brief has none of the fact's context words)."""
+    text = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
+    out: dict[str, frozenset[str]] = {}
+    for label, entry in (cues.get("homonyms") or {}).items():
+        context = {"context": [str(w) for w in entry.get("context") or []]}
+        if not match_phrases(text, context, threshold=LEXICAL_ONLY):
+            out[str(label)] = frozenset(str(w).lower() for w in entry.get("words") or [])
+    return out
 
 
 def _apply_recapture(

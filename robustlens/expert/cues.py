@@ -75,6 +75,12 @@ def load_cues(path: str | None = None) -> dict[str, Any]:
             ChainFacts.model_validate(implied)
         except ValidationError as exc:
             raise _bad(file, f"implies.{key}: {exc.errors()[0]['msg']}", f"implies.{key}") from None
+    for key, entry in (data.get("homonyms") or {}).items():
+        name, _, value = str(key).partition("=")
+        if value not in (_allowed(name) or ()):
+            raise _bad(file, f"homonyms: unknown fact {key!r}", f"homonyms.{key}")
+        if not isinstance(entry, dict) or not entry.get("words") or not entry.get("context"):
+            raise _bad(file, f"homonyms.{key}: give 'words' and 'context' lists", f"homonyms.{key}")
     for sensor, modality in (data.get("modality") or {}).items():
         if sensor not in (_allowed("sensor") or ()) or modality not in (_allowed("modality") or ()):
             raise _bad(file, f"modality: unknown {sensor!r} -> {modality!r}", f"modality.{sensor}")

@@ -114,6 +114,11 @@ def _lexical_hit(
     return None
 
 
+def _loose(example: str, lowered: str) -> bool:
+    """Whether ``example`` is NOT said word for word in the clause (``lowered``: its words, padded)."""
+    return f" {' '.join(_words(example))} " not in lowered
+
+
 def _whole_compounds(clause: list[_Token], used: list[int]) -> bool:
     groups = {clause[i].group for i in used}
     for group in groups:
@@ -201,10 +206,14 @@ def match_phrases(
         ranked: list[tuple[int, int, bool, int, PhraseMatch]] = []
         for order, (label, examples) in enumerate(lexicon):
             spots = [
-                (gap, -len(e), f" {' '.join(_words(raw[label][k]))} " not in lowered, start, k)
+                (gap, -len(e), loose, start, k)
                 for k, e in enumerate(examples)
                 if (hit := _lexical_hit(tokens, e, names))
                 for start, gap in [hit]
+                for loose in [_loose(raw[label][k], lowered)]
+                # several words with one content word ("at an angle", "site to site") only as written:
+                # its one word alone ("angle", "sit") says much less
+                if not (loose and len(e) == 1 and len(_words(raw[label][k])) > 1)
             ]
             if spots:  # tightest, longest hit first: "camera flash" beats "camera ... shaking"; then the
                 # example said word for word ("at any angle" is rotation's, not perspective's "at an angle")

@@ -63,3 +63,9 @@ def test_a_broken_cue_file_names_the_field(tmp_path: Path) -> None:
     with pytest.raises(UserInputError) as err:
         load_cues(str(bad))
     assert err.value.field == "facts.scene.moon"
+    bad.write_text(
+        "facts: {scene: {indoor: [room]}}\nhomonyms: {scene=slide: {words: [slides]}}\n", encoding="utf-8"
+    )
+    with pytest.raises(UserInputError) as err:
+        load_cues(str(bad))
+    assert err.value.field == "homonyms.scene=slide"

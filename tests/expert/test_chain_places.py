@@ -29,6 +29,20 @@ def test_general_place_words_set_the_scene(setup: str, scene: str) -> None:
     assert facts.sky_in_view is False
 
 
+def test_a_word_with_a_second_sense_needs_its_world() -> None:
+    """ "Slides" are microscope slides only beside a microscope's world; a camera on a roof is outdoors."""
+    snow = infer_chain(
+        make_brief(
+            "A webcam on the roof of the warden's hut looks across at the gully.",
+            ["wet snow slides in spring"],
+            description="Spot new slides and cornices on the gully.",
+        )
+    )
+    assert "slide" not in snow.scene and "indoor" not in snow.scene and snow.modality == "photograph"
+    slide = infer_chain(make_brief("Stained slides are imaged under the microscope at 40x.", ["dust"]))
+    assert "slide" in slide.scene and slide.modality == "microscopy"
+
+
 @pytest.mark.parametrize(
     "setup",
     [

@@ -39,6 +39,11 @@ def _named(item: str, setup: str = "") -> set[str]:
         ("no light at all in the crawlspace", "night"),
         ("the morning sun floods the loading dock", "overexposed"),
         ("our survey boat rolls in the swell", "orientation"),
+        ("the furnace mouth is blindingly bright", "overexposed"),
+        ("a strobe fires during the show", "glare"),
+        ("the long cable adds interference to the video", "low_snr"),
+        ("low cloud hides the hillside", "fog"),
+        ("positioning of the arm varies between nurses", "orientation"),
     ],
 )
 def test_lay_words_name_the_condition(item: str, condition: str) -> None:

@@ -114,6 +114,15 @@ def test_lexical_hits_win_and_top_k_ranks_best_first(semantic: bool) -> None:
     }
 
 
+def test_an_example_of_one_content_word_in_several_words_is_matched_as_written() -> None:
+    """ "At an angle" is one content word ("angle") once stop words go: only the words as written hit,
+    and an example said word for word beats one that only shares its content words."""
+    labels = {"tilt": ["at an angle"], "turn": ["lie at any angle"]}
+    assert not match_phrases(["a wide viewing angle"], labels, threshold=2.0)
+    assert match_phrases(["held at an angle to the page"], labels, threshold=2.0)[0].label == "tilt"
+    assert match_phrases(["washers lie on the belt at any angle"], labels, threshold=2.0)[0].label == "turn"
+
+
 def test_scores_are_deterministic_and_independent_of_the_batch(semantic: bool) -> None:
     alone = match_phrases(["bad light"], LABELS)
     again = match_phrases(["bad light"], LABELS)
