@@ -112,6 +112,11 @@ def vet(
         kept.append(m)
     if kept and _denied(clause, kept[0]):
         kept = [dataclasses.replace(kept[0], negated=True)]
+    if primitive is not None and primitive.method == "lexical" and _size(primitive) > 1:
+        # the effect named by its own name ("motion blur"): a word of that name is no second condition
+        # ("blur" is not also a focus problem), unless the named effect models it too
+        named = content_stems(primitive.example)
+        kept = [m for m in kept if _serves([m], primitive.label) or not content_stems(m.example) <= named]
     if not kept or any(m.negated for m in kept) or primitive is None or _serves(kept, primitive.label):
         return kept  # a condition that plans this primitive anyway already says it
     if any(m.method == "lexical" and _size(m) > 1 for m in kept):

@@ -65,7 +65,13 @@ def primitive_labels() -> dict[str, list[str]]:
 
     physics = load_physics()
     return {
-        name: [REGISTRY[name].summary, p.why, *physics.looks.get(name, [])]
+        # a name of several words ("motion blur", "dead pixels") is the user naming the effect itself
+        name: [
+            *([name.replace("_", " ")] if "_" in name else []),
+            REGISTRY[name].summary,
+            p.why,
+            *physics.looks.get(name, []),
+        ]
         for name, p in physics.primitives.items()
     }
 

@@ -22,6 +22,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from robustlens.errors import UserInputError, describe_validation, did_you_mean
+from robustlens.expert.facts import Modality
 from robustlens.schemas import SLUG, DomainBrief, Model
 
 KNOWLEDGE_PATH = Path(__file__).with_name("knowledge.yaml")
@@ -77,6 +78,9 @@ class Domain(Model):
     title: str
     keywords: list[str] = Field(default_factory=list)
     hints: list[str] = Field(default_factory=list)
+    # the imaging modalities this prior is about (empty: any): a microscopy prior says nothing about a
+    # photograph, however many of its words ("fluorescent") a garage camera's brief shares
+    modalities: list[Modality] = Field(default_factory=list)
     conditions: list[str] = Field(default_factory=list)
     suitable: list[Suitable] = Field(min_length=1)
     unsuitable: list[Unsuitable] = Field(default_factory=list)

@@ -55,9 +55,10 @@ class Analysis:
     named: list[str]
     candidates: dict[str, Candidate] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)
-    conflict: str | None = None  # an acquisition primitive of the chain the domain prior objects to
+    conflict: str | None = None  # the chain's primitive (or modality) the domain prior contradicts
     direct: list[DirectMatch] = field(default_factory=list)  # named conditions no KB condition covers
     motion: MotionBound | None = None  # the blur the brief's stated speed / exposure / pixels allow
+    unmatched: list[str] = field(default_factory=list)  # named conditions no condition or primitive models
 
     @property
     def stated(self) -> list[str]:
@@ -105,7 +106,9 @@ def _analyse(key: str) -> Analysis:
                 a.candidates[name] = Candidate(name, p, need, prior, order)
     possible = [n for n in physics.primitives if n not in a.candidates and n not in a.excluded]
     modelled = {cond for c in a.candidates.values() for cond in a.named if serves(c, cond)}
-    a.direct = direct_matches(uncovered(brief, facts.conditions, modelled), a.candidates, possible)
+    unmodelled = uncovered(brief, facts.conditions, modelled)
+    a.direct = direct_matches(unmodelled, a.candidates, possible)
+    a.unmatched = [item for item in unmodelled if item not in {d.item for d in a.direct}]
     for d in a.direct:  # the user's own words are the link that produces it (nothing rules it out)
         if d.primitive not in a.candidates:
             p = physics.primitives[d.primitive]
@@ -128,6 +131,9 @@ def _conflict(a: Analysis, primitives: dict[str, Producer], names: set[str]) -> 
     contradicts the brief's own chain and is not used (physics wins over a domain prior)."""
     if not a.prior_ok:
         return None
+    modality = a.facts.modality
+    if modality is not None and a.domain.modalities and modality not in a.domain.modalities:
+        return f"modality={modality}"  # a prior about another kind of imaging (microscopy for a photograph)
     for name, p in primitives.items():
         if excluding(p, a.facts, names) is None:
             need = producing(p, a.facts, names) or ""
@@ -188,7 +194,16 @@ def plan_from_brief(brief: DomainBrief) -> CorruptionPlan:
         + (f"; ruled out: {', '.join(facts.ruled_out)}" if facts.ruled_out else "")
         + f". {prior}. Picked {len(specs)} of {len(a.candidates)} primitives the chain can produce: one per "
         "named condition first, then one per chain link, then by prior. Ruled out by what the brief says "
-        "(the physics of its chain): " + (", ".join(sorted(a.excluded)) or "none") + "."
+        "(the physics of its chain): "
+        + (", ".join(sorted(a.excluded)) or "none")
+        + "."
+        + (
+            " Named but not modelled (no corruption in the catalogue matches it): "
+            + ", ".join(repr(item) for item in a.unmatched)
+            + "."
+            if a.unmatched
+            else ""
+        )
     )
     plan = CorruptionPlan(
         specs=specs, severities=brief.budget.severities, seed=brief.seed, planner=PLANNER, notes=notes

@@ -95,14 +95,12 @@ def test_missing_empty_duplicate_and_unknown_selection(tmp_path: Path) -> None:
 # until it is removed from this list, so the list can only shrink.
 KNOWN_FAILING = {
     "aquarium_fish_id_kiosk",
-    "avalanche_slope_webcam",
     "bus_driver_fatigue_ir",
     "cement_kiln_flame_camera",
     "colposcopy_clinic",
     "freight_manifest_fax_intake",
     "glacier_timelapse",
     "hand_xray_bone_age",
-    "karaoke_bar_crowd_camera",
     "lottery_ticket_reader",
     "mole_mapping_booth",
     "paediatric_cardiac_mri",
