@@ -6,6 +6,8 @@ Every brief here is written for the test, in words of its own (not taken from th
 
 from __future__ import annotations
 
+import pytest
+
 from robustlens.expert.chain import infer_chain
 from robustlens.expert.names import name_positions
 from robustlens.expert.phrases import match_phrases
@@ -68,40 +70,33 @@ def test_a_neighbouring_department_sets_no_sensor() -> None:
     assert facts.has("sensor", "phone")
 
 
-def test_a_modality_word_before_a_place_noun_names_the_place() -> None:
-    facts = infer_chain(
-        _brief(
+@pytest.mark.parametrize(
+    ("domain", "description", "setup"),
+    [
+        # a modality word before a place noun names the place
+        (
             "cafeteria tray recognition",
             "Recognise meals on trays in the canteen beside the hospital X-ray wing.",
             "A ceiling webcam looks down at the tray rail.",
-        )
-    )
-    assert "xray" not in facts.sensor and "transmission" not in facts.light
-    assert facts.modality == "photograph"
-
-
-def test_an_instrument_that_takes_no_pictures_sets_no_sensor() -> None:
-    facts = infer_chain(
-        _brief(
+        ),
+        # an instrument that takes no pictures
+        (
             "glacier time-lapse",
             "Sort glacier photos by snow cover.",
             "A DSLR in a weatherproof box shoots once an hour. The station also has a gamma-ray "
             "spectrometer and an X-ray dosimeter, which take no pictures.",
-        )
-    )
-    assert "xray" not in facts.sensor and facts.modality == "photograph"
-
-
-def test_a_job_another_system_does_sets_no_sensor() -> None:
-    """'Screened separately by ... X-ray' is another system's job: no X-ray sensor, no transmission light."""
-    facts = infer_chain(
-        _brief(
+        ),
+        # a job another system does ("screened separately by")
+        (
             "pier luggage watch",
             "Flag bags left unattended on the pier.",
             "A colour CCTV camera on a pole watches the pier. Bags are screened separately by the terminal's "
             "X-ray machine.",
-        )
-    )
+        ),
+    ],
+)
+def test_an_x_ray_that_is_not_this_camera_sets_no_sensor(domain: str, description: str, setup: str) -> None:
+    facts = infer_chain(_brief(domain, description, setup))
     assert "xray" not in facts.sensor and "transmission" not in facts.light
     assert facts.modality == "photograph"
 
