@@ -52,10 +52,15 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
 def describe_validation(exc: Exception, root: str = "(root)", sep: str = "; ") -> str:
     """A pydantic ValidationError as 'field.path: message' items (pydantic's prefixes removed)."""
+    return sep.join(validation_items(exc, root))
+
+
+def validation_items(exc: Exception, root: str = "(root)") -> list[str]:
+    """One 'field.path: message' per error of a pydantic ValidationError, in its order."""
     from pydantic import ValidationError
 
     errors = exc.errors() if isinstance(exc, ValidationError) else []
-    return sep.join(
+    return [
         f"{'.'.join(str(p) for p in e['loc']) or root}: {str(e['msg']).removeprefix('Value error, ')}"
         for e in errors
-    )
+    ]

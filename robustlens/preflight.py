@@ -89,7 +89,7 @@ def check_model_id(model_id: str) -> None:
             raise UserInputError(
                 f"Unknown demo model {model_id!r}.",
                 fix=(
-                    did_you_mean(rest, DEMO_MODELS)
+                    did_you_mean(model_id, [f"demo:{m}" for m in DEMO_MODELS])  # what the user types
                     + f" Known: {', '.join('demo:' + m for m in DEMO_MODELS)}."
                 ).strip(),
                 field="model",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from robustlens.errors import UserInputError, describe_validation
+from robustlens.errors import UserInputError, closest, validation_items
 from robustlens.schemas import CorruptionPlan, CorruptionSpec
 
 M = TypeVar("M", bound=BaseModel)
@@ -65,7 +65,7 @@ def validate_as(cls: type[M], data: object, source: str) -> M:
     try:
         return cls.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise validation_error(exc, f"{source} ({cls.__name__})") from None
+        raise validation_error(exc, f"{source} ({cls.__name__})", cls) from None
     except RecursionError:
         raise UserInputError(
             f"Invalid {source}: nested too deeply.", fix="Check that this is the intended file."
@@ -78,8 +78,14 @@ def _kind(data: object) -> str:
     )
 
 
-def validation_error(exc: ValidationError, source: str) -> UserInputError:
-    problems = describe_validation(exc, root="(top level)", sep="\n  - ")
+def validation_error(exc: ValidationError, source: str, cls: type[BaseModel] | None = None) -> UserInputError:
+    """The errors one per line; an unknown field (a typo such as ``deployment_condition``) names the
+    closest known field of ``cls`` there, since "Extra inputs are not permitted" alone hides the fix."""
+    items = validation_items(exc, root="(top level)")
+    hints = [_known_field(cls, e["loc"]) if e["type"] == "extra_forbidden" else "" for e in exc.errors()]
+    problems = "\n  - ".join(
+        f"{item}. {hint}" if hint else item for item, hint in zip(items, hints, strict=True)
+    )
     first = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else None
     return UserInputError(
         f"Invalid {source}:\n  - " + problems,
@@ -87,6 +93,29 @@ def validation_error(exc: ValidationError, source: str) -> UserInputError:
         fix="Correct the fields listed above; see examples/ for complete, commented files.",
         field=first,
     )
+
+
+def _known_field(cls: type[BaseModel] | None, loc: tuple[int | str, ...]) -> str:
+    """'Did you mean: ...?' for the unknown key at ``loc``, from the fields of the model that holds it
+    (followed from ``cls`` through nested models, lists and optionals); '' when nothing is close."""
+    model: Any = cls
+    for part in loc[:-1]:
+        if isinstance(part, str):
+            field = getattr(model, "model_fields", {}).get(part)
+            model = _model_in(field.annotation) if field is not None else None
+    fields = getattr(model, "model_fields", None)
+    best = closest(str(loc[-1]), fields, n=1) if fields and loc else []  # one: the field meant
+    return f"Did you mean: {best[0]}?" if best else ""
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside ``X``, ``X | None``, ``list[X]`` or ``dict[str, X]``, else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if (found := _model_in(arg)) is not None:
+            return found
+    return None
 
 
 def load_model(cls: type[M], path: str | Path) -> M:

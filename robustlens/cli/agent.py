@@ -18,7 +18,14 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from robustlens.cli.agent_output import plan_table, print_plan, print_understood, show_event, stdout_to_stderr
+from robustlens.cli.agent_output import (
+    plan_table,
+    planned_by,
+    print_plan,
+    print_understood,
+    show_event,
+    stdout_to_stderr,
+)
 from robustlens.cli.app import app, console, err_console
 from robustlens.cli.evaluate import LiveProgress
 from robustlens.cli.options import (
@@ -127,7 +134,7 @@ def run_cmd(
     _check_run(brief, data, run_dir, checkpoints, device)
     with stdout_to_stderr(as_json):
         llm = _llm(llm_base_url, llm_model, timeout)
-        planner = "LLM " + llm.model if llm else "offline expert (no LLM configured)"
+        planner = f"LLM {llm.model} (offline expert if it fails)" if llm else planned_by(None, None)
         console.print(Text(f"Planner: {planner}; run: {run_dir}"))
         print_understood(brief)
         command = "robustlens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -149,6 +156,7 @@ def run_cmd(
             LiveProgress(),
         )
         state = run_brief(brief, services, show_event, plan_table)
+        console.print(Text(f"Planned by: {planned_by(state.get('planner'), llm.model if llm else None)}"))
         _finish(state, run_dir)
         tripped = _gates(run_dir, gates)
     if as_json:

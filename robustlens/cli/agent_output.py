@@ -91,3 +91,16 @@ def stdout_to_stderr(active: bool) -> Iterator[None]:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+
+
+STOOD_IN = "offline-expert (stood in: "
+
+
+def planned_by(planner: str | None, llm_model: str | None) -> str:
+    """Who planned, in words: the header is printed before planning, so when the LLM planner failed
+    and the offline expert stood in, the run ends by saying so instead of leaving "LLM x" standing."""
+    if planner == "llm":
+        return f"LLM {llm_model}"
+    if planner and planner.startswith(STOOD_IN):  # "LLM planning failed: x failed after 2 attempts: ..."
+        return f"offline expert ({planner.removeprefix(STOOD_IN).removesuffix(')')})"
+    return "offline expert" + (" (no LLM configured)" if llm_model is None else "")

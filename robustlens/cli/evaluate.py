@@ -202,7 +202,8 @@ def eval_cmd(
     options = with_ood(options, ood, plan.seed)  # checked before the run folder exists; encoded by the engine
     human = err_console if json_out else console  # --json: stdout holds the document alone
     human.print(
-        f"{len(images.items)} images ({images.kind}, {'labelled' if images.labelled else 'label-free'}), "
+        f"{len(images.items)} images ({images.kind}, {'labelled' if images.labelled else 'label-free'}"
+        f"{f', seeded subsample of {images.n_found}' if images.n_found else ''}), "
         f"{len(plan.specs)} corruptions x {len(plan.severities)} severities, {len(all_models)} model(s).",
         highlight=False,
     )

@@ -45,8 +45,7 @@ def load_image(path: str | Path, mode: str = "keep", max_pixels: int = MAX_PIXEL
     """
     path = Path(path)
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise BadImage("not a regular file")
+        _check_file(path)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
@@ -73,6 +72,39 @@ def load_image(path: str | Path, mode: str = "keep", max_pixels: int = MAX_PIXEL
     if array.size == 0 or min(array.shape[:2]) < 1:
         raise BadImage("empty image")
     return to_rgb(array) if mode == "rgb" else array
+
+
+def _check_file(path: Path) -> None:
+    """Refuse what is not a regular file (a FIFO would block) and say so plainly of an empty file:
+    "unknown or corrupt format" sends the user hunting for a codec when the file holds nothing."""
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise BadImage("not a regular file")
+    if st.st_size == 0:
+        raise BadImage("empty file (0 bytes)")
+
+
+def screen_image(path: str | Path) -> str | None:
+    """Why ``path`` cannot be used, from its size and header alone (no pixels decoded), or None.
+
+    A subsample draws from the files that pass, so the files it leaves out are still checked and a
+    broken one is reported as skipped instead of vanishing with the unused images."""
+    try:
+        _check_file(Path(path))
+        with Image.open(path):
+            return None
+    except BadImage as exc:
+        return str(exc)
+    except FileNotFoundError:
+        return "file not found"
+    except PermissionError:
+        return "permission denied (the file cannot be read)"
+    except UnidentifiedImageError:
+        return "not a readable image (unknown or corrupt format)"
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None  # decided (decoded reduced or refused) when the image is loaded
+    except (OSError, SyntaxError, ValueError) as exc:
+        return f"unreadable image: {exc}"
 
 
 def _bound_size(im: Image.Image, max_pixels: int) -> None:

@@ -19,9 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from robustlens.data.images import is_image_path
+from robustlens.data.sampling import subsample_images
 from robustlens.errors import UserInputError
 from robustlens.schemas import SkippedFile
 
@@ -43,6 +42,7 @@ class ImageSet:
     root: Path
     kind: str
     skipped: list[SkippedFile] = field(default_factory=list)
+    n_found: int | None = None  # usable images before a subsample (None: not subsampled)
 
     @property
     def labelled(self) -> bool:
@@ -51,6 +51,12 @@ class ImageSet:
     @property
     def has_captions(self) -> bool:
         return bool(self.items) and all(i.caption for i in self.items)
+
+    def provenance(self) -> dict[str, object]:
+        """The manifest's dataset entry; ``n_found`` (the usable images a subsample drew from) lets
+        the report say "45 found, 9 used" rather than pass the sample off as the dataset."""
+        n_images = len(self.items)
+        return {"kind": self.kind, "root": str(self.root), "n_images": n_images, "n_found": self.n_found}
 
     def content_hashes(self) -> list[str]:
         """Content hash per item; a file that cannot be read is dropped and recorded as skipped."""
@@ -136,22 +142,8 @@ def open_images(
             field="data",
         )
     if max_images is not None and len(images.items) > max_images:
-        images.items = subsample(images.items, max_images, seed)
+        subsample_images(images, max_images, seed)
     return images
-
-
-def subsample(items: list[ImageItem], n: int, seed: int) -> list[ImageItem]:
-    """A seeded subsample, stratified by label so class balance is kept; original order kept."""
-    rng = np.random.default_rng(seed)
-    by_label: dict[int | None, list[int]] = {}
-    for idx, item in enumerate(items):
-        by_label.setdefault(item.label, []).append(idx)
-    chosen: list[int] = []
-    for idxs in by_label.values():
-        k = max(1, round(n * len(idxs) / len(items)))
-        chosen.extend(rng.choice(idxs, size=min(k, len(idxs)), replace=False).tolist())
-    chosen = sorted(chosen)[:n] if len(chosen) > n else sorted(chosen)
-    return [items[i] for i in chosen]
 
 
 def _from_folder(root: Path) -> ImageSet:

@@ -93,7 +93,7 @@ def evaluate(
         "brief": brief.model_dump(mode="json") if brief else None,
         "models": list(models),
         "reference_model": reference,
-        "dataset": {"kind": images.kind, "root": str(images.root), "n_images": len(images.items)},
+        "dataset": images.provenance(),
         "versions": versions(),
         "command": command,
         "seed": plan.seed,

@@ -24,7 +24,7 @@ from robustlens.evaluation.store import CLEAN, RunStore
 from robustlens.investigate.records import load_investigation
 from robustlens.report import sections as S
 from robustlens.report.corruption_site import corruption_site
-from robustlens.report.formatting import METRIC_LABELS, metric, metric_order, scalar, sev
+from robustlens.report.formatting import METRIC_LABELS, dataset_counts, metric, metric_order, scalar, sev
 from robustlens.report.gallery import Thumbs, thumbnails
 from robustlens.report.investigation import investigation_data, slice_examples
 from robustlens.report.narrative import generated_summary
@@ -366,6 +366,9 @@ def _reproducibility(result: AuditResult, manifest: dict[str, Any], run_dir: Pat
         "rebuild_command": f"robustlens report {shlex.quote(str(run_dir))}",
         "dataset_fingerprint": result.dataset_fingerprint,
         "dataset": manifest.get("dataset"),
+        "dataset_counts": dataset_counts(
+            manifest.get("dataset"), max((c.n_images for c in result.cells), default=0), len(result.skipped)
+        ),
         **corruption_site(identity, manifest.get("corruption_sites") or {}),
         "sampling": sampling_text(result, identity.get("target_ci_width"), _futile(run_dir)),
         "templates": identity.get("templates", []),

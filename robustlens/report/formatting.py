@@ -83,3 +83,12 @@ def sev(x: float) -> str:
 def metric_order(names: list[str]) -> list[str]:
     known = [m for m in METRIC_LABELS if m in names]
     return known + sorted(n for n in names if n not in METRIC_LABELS)
+
+
+def dataset_counts(dataset: dict[str, Any] | None, n_used: int, n_skipped: int) -> str:
+    """ "45 images found, 9 used (seeded subsample), 2 skipped": the provenance line names what was
+    available and what was used, so a subsampled run does not pass its sample off as the dataset.
+    ``dataset`` is the manifest's (``n_found`` set by a subsample); ``n_used`` the images evaluated."""
+    found = (dataset or {}).get("n_found")
+    parts = [f"{found} images found, {n_used} used (seeded subsample)" if found else f"{n_used} images found"]
+    return ", ".join([*parts, f"{n_skipped} skipped"] if n_skipped else parts)

@@ -359,7 +359,7 @@ clean, so confusions already present on clean images do not count.</p>
 <dt>Seed</dt><dd>{{ r.seed }}</dd>
 <dt>Dataset fingerprint</dt><dd><code>{{ r.dataset_fingerprint }}</code></dd>
 {% if r.dataset %}<dt>Dataset</dt><dd>{{ r.dataset.kind }} · <code>{{ r.dataset.root }}</code>
- · {{ r.dataset.n_images }} images found</dd>{% endif %}
+ · {{ r.dataset_counts }}</dd>{% endif %}
 <dt>Corrupted at</dt><dd>{{ r.corrupt_at }} resolution</dd>
 <dt>Corrupted on</dt><dd>{{ r.corrupted_on }}</dd>
 {% if r.sampling %}<dt>Sampling</dt><dd>{{ r.sampling }} (n per cell in the cell table)</dd>{% endif %}

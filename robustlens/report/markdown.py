@@ -270,7 +270,7 @@ class _Doc(ResultSections):
         ]
         if r["dataset"]:
             ds = r["dataset"]
-            found = f"{text(ds.get('n_images'))} images found"
+            found = text(r["dataset_counts"])
             out.append(f"- **Dataset:** {text(ds.get('kind'))} · {code(ds.get('root'))} · {found}")
         out.append(f"- **Corrupted at:** {text(r['corrupt_at'])} resolution")
         out.append(f"- **Corrupted on:** {text(r['corrupted_on'])}")

@@ -133,5 +133,6 @@ def _stood_in_events(reports: Sequence[ValidationReport]) -> list[str]:
     if not labels:
         return []
     n, label = len(labels), labels[0]
-    why = label.removeprefix(audit.OFFLINE_CRITIC).strip(" ()")
+    # Only the label's own brackets go: the reason may end in one, "... (not retried: ...)".
+    why = label.removeprefix(audit.OFFLINE_CRITIC + " (").removesuffix(")")
     return [f"LLM critic failed for {n} spec(s) ({why}); the offline rule critic judged instead."]

@@ -57,7 +57,9 @@ def test_an_unreadable_endpoint_leaves_the_whole_run_to_the_offline_expert(
     assert sent == 1, "after the first unreadable body, nothing else is sent (circuit breaker)"
     assert state["planner"].startswith("offline-expert (stood in: LLM planning failed")
     assert any("LLM planning failed" in line and "offline expert planned instead" in line for line in lines)
-    assert any("offline rule critic judged instead" in line for line in lines)
+    critic_notes = [line for line in lines if "offline rule critic judged instead" in line]
+    assert critic_notes and "(not retried: " in critic_notes[0]
+    assert critic_notes[0].count("(") == critic_notes[0].count(")"), "the note closes its brackets"
     assert all(
         v["critic"]["critic"].startswith("offline-rules (LLM critic unavailable") for v in state["validation"]
     )
@@ -247,7 +249,22 @@ def _assert_stood_in(done: subprocess.CompletedProcess[str], out: Path, planner:
         assert manifest["agent"]["planner"] == result["plan"]["planner"]
         assert "stood in: LLM planning failed" in report
         assert "offline expert planned instead" in " ".join(done.stdout.split())
+    _assert_says_who_judged(done.stdout, planner)
     return result
+
+
+def _assert_says_who_judged(stdout: str, planner: bool) -> None:
+    """The header is printed before planning; the run must end naming who really planned, and the
+    critic note must close its bracket even when the reason holds one ("(not retried: ...)")."""
+    flat = " ".join(stdout.split())
+    assert "Planner: LLM broken-1 (offline expert if it fails)" in flat
+    if planner:
+        assert "Planned by: offline expert (LLM planning failed: broken-1 " in flat
+    else:
+        assert "Planned by: LLM broken-1" in flat
+    note = flat[flat.index("LLM critic failed for") :]
+    note = note[: note.index("; the offline rule critic judged instead.")]
+    assert note.count("(") == note.count(")") > 0, note
 
 
 def test_e2e_connection_refused(brief_file: Path, tmp_path: Path, run_main: Callable[..., Any]) -> None:

@@ -176,6 +176,7 @@ def test_a_second_process_on_one_run_folder_fails_at_once(plan: Path, tmp_path: 
     [
         (["-m", "openclip:no-such-arch"], "Unknown open_clip architecture"),
         (["-m", "demo:nope"], "Unknown demo model"),
+        (["-m", "demo:textil"], "Did you mean: demo:textile, demo:textile-robust?"),  # what to type
         (["-m", "nope:model"], "Unrecognised model id"),
         (["-m", "hf:/no/such/saved/model"], "Model folder not found"),
         (["--checkpoint", "demo:textile=/no/such/weights.pt"], "Checkpoint for demo:textile not found"),
@@ -390,6 +391,22 @@ def test_markup_in_data_and_out_paths_of_a_real_run(plan: Path, tmp_path: Path) 
     no_traceback(proc)
     assert f"Results: {out / 'result.json'}" in proc.stdout
     assert "nominal/[bold]zz[/x].jpg" in proc.stdout  # the skipped file, listed literally
+
+
+def test_a_subsampled_run_reports_what_was_found_used_and_skipped(plan: Path, tmp_path: Path) -> None:
+    """With --max-images the report names the folder's usable images, the sample and the skipped
+    files (an empty and a broken one), not the sample as if it were the dataset."""
+    data = textile_folder(tmp_path / "data", per_class=4)  # 12 images + a broken file
+    (data / "nominal" / "zz_empty.jpg").write_bytes(b"")
+    out = tmp_path / "run"
+    assert main(eval_args(plan, out, data=str(data))) == 0  # --max-images 6
+    assert main(["report", str(out), "--format", "md"]) == 0
+    assert "12 images found, 6 used (seeded subsample), 2 skipped" in flat(
+        (out / "report" / "report.md").read_text()
+    )
+    reasons = {s.path: s.reason for s in AuditResult.load(out / "result.json").skipped}
+    assert reasons["nominal/zz_empty.jpg"] == "empty file (0 bytes)"
+    assert "global/zz_broken.jpg" in reasons
 
 
 # ---------------------------------------------------------------- 8. --json and --fail-on

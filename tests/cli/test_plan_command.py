@@ -83,6 +83,20 @@ def test_missing_and_invalid_briefs_are_user_errors(
     assert "max_corruptions" in err and "Traceback" not in err
 
 
+def test_a_misspelt_field_names_the_field_meant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """ "Extra inputs are not permitted" alone leaves the user to guess the right name: the closest
+    known field is named, at the top level and inside a nested section (budget)."""
+    brief = yaml.safe_load(EXAMPLE.read_text())
+    brief["deployment_condition"] = brief.pop("deployment_conditions", ["fog"])
+    brief.setdefault("budget", {})["max_corruption"] = 3
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(yaml.safe_dump(brief), encoding="utf-8")
+    assert main(["plan", str(typo)]) == 2
+    err = " ".join(capsys.readouterr().err.replace("│", " ").split())
+    assert "deployment_condition: Extra inputs are not permitted. Did you mean: deployment_conditions?" in err
+    assert "budget.max_corruption: Extra inputs are not permitted. Did you mean: max_corruptions?" in err
+
+
 def _llm_args(server: ScriptedLLM) -> list[str]:
     return ["--llm-base-url", server.base_url, "--llm-model", "planner-1", "--llm-timeout", "5"]
 

@@ -52,7 +52,7 @@ def test_grayscale_and_rgba(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "reason"),
-    [(b"this is not an image", "not a readable image"), (b"", "not a readable image")],
+    [(b"this is not an image", "not a readable image"), (b"", r"empty file \(0 bytes\)")],
 )
 def test_non_images_are_rejected(tmp_path: Path, content: bytes, reason: str) -> None:
     (tmp_path / "x.jpg").write_bytes(content)

@@ -283,3 +283,21 @@ def test_manifest_entries_that_are_not_files_and_json_lists(tmp_path: Path) -> N
     (tmp_path / "deep.jsonl").write_text("[" * 100_000 + "\n")
     with pytest.raises(UserInputError, match="line 1"):
         open_images(tmp_path / "deep.jsonl")
+
+
+def test_a_subsample_still_screens_and_reports_every_file(tmp_path: Path) -> None:
+    """Files the draw leaves out are screened too: a broken and an empty file are recorded as skipped
+    whatever the draw picks, the draw holds the number asked for, and the usable count is kept."""
+    for i, cls in enumerate(["cat", "dog"]):
+        for j in range(6):
+            _img(tmp_path / cls / f"{j}.png", i * 10 + j)
+    (tmp_path / "cat" / "zz_empty.jpg").write_bytes(b"")
+    (tmp_path / "dog" / "zz_broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    s = open_images(tmp_path, max_images=4, seed=0)
+    assert len(s.items) == 4 and s.n_found == 12
+    assert {k.path: k.reason for k in s.skipped} == {
+        "cat/zz_empty.jpg": "empty file (0 bytes)",
+        "dog/zz_broken.jpg": "not a readable image (unknown or corrupt format)",
+    }
+    assert s.provenance()["n_found"] == 12 and s.provenance()["n_images"] == 4
+    assert open_images(tmp_path).n_found is None  # no subsample: nothing to say
