@@ -133,6 +133,18 @@ def _label_tokens(key: LabelKey) -> tuple[tuple[str, tuple[list[_Token], ...]], 
     return tuple((label, tuple(_tokens(e) for e in examples)) for label, examples in key)
 
 
+@lru_cache(maxsize=64)
+def _by_first_stem(key: LabelKey) -> dict[str, tuple[tuple[int, int], ...]]:
+    """(label index, example index) of every example, by the stem of its first word: a clause can
+    only hit examples whose first word it holds, so each clause tries a few dozen, not thousands."""
+    index: dict[str, list[tuple[int, int]]] = {}
+    for order, (_label, examples) in enumerate(_label_tokens(key)):
+        for k, example in enumerate(examples):
+            if example:
+                index.setdefault(example[0].stem, []).append((order, k))
+    return {first: tuple(pairs) for first, pairs in index.items()}
+
+
 @lru_cache(maxsize=8192)
 def _stems(text: str) -> frozenset[str]:
     return frozenset(stem(w) for w in _words(text) if w not in STOPWORDS)
@@ -194,6 +206,7 @@ def match_phrases(
     head_set = heads_key(heads)
     key = tuple((str(label), tuple(str(e) for e in examples)) for label, examples in labels.items())
     lexicon = _label_tokens(key)
+    by_first = _by_first_stem(key)
     clauses = [str(p).strip() for p in phrases]
     found: list[list[PhraseMatch]] = []
     raw = dict(key)
@@ -204,10 +217,16 @@ def match_phrases(
         lowered = f" {' '.join(words)} "
         names = name_positions(clause, head_set)
         ranked: list[tuple[int, int, bool, int, PhraseMatch]] = []
-        for order, (label, examples) in enumerate(lexicon):
+        candidates: dict[int, list[int]] = {}
+        for first in {t.stem for t in tokens}:
+            for order, k in by_first.get(first, ()):
+                candidates.setdefault(order, []).append(k)
+        for order in sorted(candidates):
+            label, examples = lexicon[order]
             spots = [
                 (gap, -len(e), loose, start, k)
-                for k, e in enumerate(examples)
+                for k in candidates[order]
+                for e in [examples[k]]
                 if (hit := _lexical_hit(tokens, e, names))
                 for start, gap in [hit]
                 for loose in [_loose(raw[label][k], lowered)]
@@ -227,7 +246,7 @@ def match_phrases(
     # a clause with no content word left once a negation cue is removed ("none", "no") means nothing
     unnamed = [without_names(c, head_set) for c in clauses]
     todo = [i for i, hits in enumerate(found) if len(hits) < top_k and _worded(_strip_negation(unnamed[i]))]
-    if todo and semantic_available():
+    if todo and threshold <= 1.0 and semantic_available():  # no cosine exceeds 1: lexical only
         stripped = [_strip_negation(unnamed[i]) for i in todo]
         for i, scores in zip(todo, _label_scores(stripped, key, threshold), strict=True):
             have = {m.label for m in found[i]}
