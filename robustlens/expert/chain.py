@@ -41,6 +41,10 @@ __all__ = ["CHAIN_PATH", "brief_clauses", "condition_clauses", "infer_chain", "l
 FACT_THRESHOLD = 0.72  # semantic similarity a clause needs to set a chain fact (facts are strict)
 FACT_TOP_K = 12
 LIST_FIELDS = ("scene", "moving", "light", "sensor", "processing", "specimen", "colour")
+# fields whose values are rival identities of one device (an X-ray scanner is no MRI magnet), unlike
+# light, where a strong vote refines the cue words ("lamps that flicker": artificial, and fluorescent)
+RIVAL_FIELDS = ("sensor", "modality")
+PAGE_FACTS = ("scene=page", "sensor=scanner")  # a scanned page: said in words where a camera is named
 STRONG_VOTE = 0.65  # a prototype vote this similar adds a value even to a field the cue words set
 
 
@@ -88,9 +92,20 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
         found.setdefault("colour=mono", []).append(clause)
         methods.setdefault("colour=mono", "lexical")
     homonyms = _homonyms(brief, cues)
+    camera = any(
+        not m.negated
+        for m in match_phrases(clauses, {"camera": cues.get("camera_words") or []}, threshold=LEXICAL_ONLY)
+    )
+    # a clause that names its device in so many words has named it: no rival from a likeness
+    said_in = {(m.phrase, m.label.partition("=")[0]) for m in matches if m.method == "lexical"}
     for m in matches:
         if m.example.lower() in homonyms.get(m.label, ()):
             continue  # "dry powder slides": no microscope slide without a microscope's world
+        field = m.label.partition("=")[0]
+        if m.method == "semantic" and field in RIVAL_FIELDS and (m.phrase, field) in said_in:
+            continue
+        if m.method == "semantic" and m.label in PAGE_FACTS and camera:
+            continue  # a camera's video "digitised in the control room" only reads like a scanned page
         if m.negated:
             denied[m.label] = denied.get(m.label, 0) + 1
             continue
@@ -99,7 +114,7 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     # a negation rules a fact out unless the brief asserts it more often than it denies it
     # (a stray "none" in a list of class names must not delete the modality named twice elsewhere)
     ruled_out = {label for label, n in denied.items() if n >= len(found.get(label, []))}
-    _add_votes(brief, found, methods, ruled_out)
+    _add_votes(brief, found, methods, ruled_out, camera)
     values: dict[str, Any] = {f: [] for f in LIST_FIELDS}
     values["modality"] = None
     values["sky_in_view"] = None
@@ -139,15 +154,29 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
 
 
 def _add_votes(
-    brief: DomainBrief, found: dict[str, list[str]], methods: dict[str, str], ruled_out: set[str]
+    brief: DomainBrief,
+    found: dict[str, list[str]],
+    methods: dict[str, str],
+    ruled_out: set[str],
+    camera: bool,
 ) -> None:
     """Fields the cue words left silent take the prototype classifier's vote (``prototypes.py``): the
     cues are precise where they hit, the prototypes read the wordings no cue list foresaw. A vote of at
     least STRONG_VOTE also adds its value beside the cues' ("lamps" that "flicker" are fluorescent);
     a value the brief negates is never added."""
     said = {label.partition("=")[0] for label in found if label not in ruled_out}
+    worded = {  # (clause, field) the cue words already read: its own words name its sensor
+        (phrase, label.partition("=")[0])
+        for label, phrases in found.items()
+        if methods.get(label) == "lexical" and label.partition("=")[0] in RIVAL_FIELDS
+        for phrase in phrases
+    }
     for vote in classify(brief):
         if (vote.field in said and vote.score < STRONG_VOTE) or vote.label in ruled_out:
+            continue
+        if (vote.phrase, vote.field) in worded and vote.label not in found:
+            continue  # "a small x-ray scanner that spins around the head" only reads like an MRI magnet
+        if camera and vote.label in PAGE_FACTS and vote.label not in found:
             continue
         found[vote.label] = [vote.phrase]
         methods[vote.label] = "semantic"

@@ -47,7 +47,7 @@ def photo_folder(root: Path, per_class: int = 3, size: tuple[int, int] = (1600, 
 BAD = {  # what a real photo folder also holds -> the reason recorded in images.json
     "local/gone.jpg": "broken symbolic link",
     "local/pipe.png": "not a regular file",
-    "local/[/x]empty.jpg": "not a readable image",
+    "local/[/x]empty.jpg": "empty file (0 bytes)",
     "defect-free/huge.png": "decoding limit",
     "defect-free/mem.jpg": "cannot be read",
 }
