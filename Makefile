@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/robustlens demo
 
+# One worker per core, up to 4, each taking whole files (module fixtures are built once); plain
+# `pytest` still runs everything in one process.
 test: $(STAMP) browser typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 # Headless Chromium (Debian's package) for the HTML report tests; playwright drives it, never downloads one.
 browser:
