@@ -28,6 +28,7 @@ from robustlens.cli.agent_output import (
 )
 from robustlens.cli.app import app, console, err_console
 from robustlens.cli.evaluate import LiveProgress
+from robustlens.cli.hints import native_cost_hint
 from robustlens.cli.options import (
     CORRUPT_AT,
     CORRUPT_ON,
@@ -131,8 +132,10 @@ def run_cmd(
     named = [*brief.models, *([brief.reference_model] if brief.reference_model else [])]
     checkpoints = {**brief.checkpoints, **_checkpoint_flags(checkpoint, named)}
     run_dir = out or Path("runs") / f"{_slug(brief.domain)}-{time.strftime('%Y%m%d-%H%M%S')}"
-    _check_run(brief, data, run_dir, checkpoints, device)
+    images = _check_run(brief, data, run_dir, checkpoints, device)
     with stdout_to_stderr(as_json):
+        if hint := native_cost_hint([i.path for i in images.items], corrupt_at):
+            console.print(Text(hint))
         llm = _llm(llm_base_url, llm_model, timeout)
         planner = f"LLM {llm.model} (offline expert if it fails)" if llm else planned_by(None, None)
         console.print(Text(f"Planner: {planner}; run: {run_dir}"))
@@ -338,7 +341,7 @@ def _checkpoint_flags(values: list[str], models: list[str], chat: bool = False) 
 
 def _check_run(
     brief: Any, data: str | None, run_dir: Path, checkpoints: dict[str, str], device: str = "auto"
-) -> None:
+) -> Any:
     """Everything ``run`` can check before planning: models, checkpoints, --out, and the images
     themselves (the path exists, holds images, and the class names fit the classes found)."""
     from robustlens.audit import open_brief_images
@@ -352,7 +355,7 @@ def _check_run(
         )
     named = [*brief.models, *([brief.reference_model] if brief.reference_model else [])]
     check_run_inputs(None, named, run_dir, checkpoints, device=device)
-    open_brief_images(brief, data)
+    return open_brief_images(brief, data)
 
 
 def _gates(run_dir: Path, gates: list[Any]) -> list[str]:

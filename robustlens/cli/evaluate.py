@@ -11,23 +11,47 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from robustlens.cli.app import app, console, err_console, on_interrupt
+from robustlens.cli.hints import native_cost_hint
 from robustlens.cli.options import CORRUPT_AT, CORRUPT_ON, DEVICE, EXECUTOR, RAY_ADDRESS, TARGET_CI_WIDTH
 from robustlens.cli.summary import _aggregate_lines, fmt, print_summary  # noqa: F401 (re-exported)
 from robustlens.errors import UserInputError
 
 
 class RichProgress:
-    """Engine progress as one rich bar per model: cells done / total and images/s."""
+    """Engine progress as one rich bar per model: cells done / total and images/s.
+
+    Rich draws no bar when its console is not a terminal (CI logs, ``| tee``, ``> log``), so a long run
+    would print nothing between the plan and the end and look hung: there a plain line is printed
+    per model start and end and at most every ``PLAIN_EVERY`` seconds of cells."""
+
+    PLAIN_EVERY = 15.0
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.task: TaskID | None = None
         self.images = 0
+        self.plain = not progress.console.is_terminal
+        self.model, self.done, self.total, self.said = "", 0, 0, 0.0
 
     def start_model(self, model_id: str, cells_total: int, cells_done: int) -> None:
         self.task = self.progress.add_task(escape(model_id), total=cells_total, completed=cells_done, rate="")
         self.images = 0
-        self.started = self.progress.get_time()
+        self.started = self.said = self.progress.get_time()
+        self.model, self.done, self.total = model_id, cells_done, cells_total
+        self._line(f"{cells_done}/{cells_total} cells done at start")
+
+    def _line(self, text: str) -> None:
+        if self.plain:
+            self.progress.console.print(
+                f"[{self.model}] {text}", highlight=False, markup=False, soft_wrap=True
+            )
+
+    def _status(self) -> str:
+        elapsed = max(self.progress.get_time() - self.started, 1e-6)
+        return (
+            f"{self.done}/{self.total} cells, {self.images / elapsed:.1f} img/s, "
+            f"{int(elapsed) // 60} min {int(elapsed) % 60:02d} s elapsed"
+        )
 
     def advance(self, images: int) -> None:
         self.images += images
@@ -38,8 +62,15 @@ class RichProgress:
     def cell_done(self) -> None:
         if self.task is not None:
             self.progress.advance(self.task, 1)
+        self.done += 1
+        now = self.progress.get_time()
+        if now - self.said >= self.PLAIN_EVERY and self.done < self.total:
+            self.said = now
+            self._line(self._status())
 
     def end_model(self) -> None:
+        if self.task is not None:
+            self._line(self._status() + " (model done)")
         self.task = None
 
 
@@ -201,6 +232,8 @@ def eval_cmd(
     )
     options = with_ood(options, ood, plan.seed)  # checked before the run folder exists; encoded by the engine
     human = err_console if json_out else console  # --json: stdout holds the document alone
+    if hint := native_cost_hint([i.path for i in images.items], corrupt_at):
+        human.print(hint, highlight=False, markup=False, soft_wrap=True)
     human.print(
         f"{len(images.items)} images ({images.kind}, {'labelled' if images.labelled else 'label-free'}"
         f"{f', seeded subsample of {images.n_found}' if images.n_found else ''}), "

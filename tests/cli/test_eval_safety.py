@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -407,6 +408,44 @@ def test_a_subsampled_run_reports_what_was_found_used_and_skipped(plan: Path, tm
     reasons = {s.path: s.reason for s in AuditResult.load(out / "result.json").skipped}
     assert reasons["nominal/zz_empty.jpg"] == "empty file (0 bytes)"
     assert "global/zz_broken.jpg" in reasons
+
+
+def test_progress_is_printed_as_lines_when_stdout_is_not_a_terminal(plan: Path, tmp_path: Path) -> None:
+    """A CI log or `| tee` gets no live bar: plain lines say each model's start and end, so a long run
+    never looks hung. With --json they go to stderr and stdout stays one document."""
+    proc = cli(*eval_args(plan, tmp_path / "run"))
+    assert proc.returncode == 0, proc.stderr
+    assert "[demo:textile] 0/11 cells done at start" in proc.stdout
+    assert re.search(
+        r"\[demo:textile\] 11/11 cells, [\d.]+ img/s, \d+ min \d\d s elapsed \(model done\)", proc.stdout
+    )
+    js = cli(*eval_args(plan, tmp_path / "run2"), "--json")
+    assert js.returncode == 0 and json.loads(js.stdout)
+    assert "[demo:textile] 0/11 cells done at start" in js.stderr
+
+
+def test_large_images_at_native_resolution_get_a_hint(tmp_path: Path, capsys) -> None:
+    """Photo-sized images corrupted at native resolution make a slow audit: the run says so and names
+    --corrupt-at model before it starts; at model resolution, or with small images, it says nothing."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("nominal", "global"):
+        (tmp_path / "big" / cls).mkdir(parents=True)
+        pixels = rng.integers(0, 255, (1000, 1200, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(tmp_path / "big" / cls / "0.jpg", quality=90)
+    big = str(tmp_path / "big")
+    plan = write(
+        tmp_path, "one.yaml", "severities: [3]\nspecs: [{name: noise, recipe: [{name: gaussian_noise}]}]"
+    )
+    assert main(eval_args(plan, tmp_path / "a", data=big)) == 0
+    said = flat(capsys.readouterr().out)
+    assert "Hint: these images are about 1.2 MP (median of 2)" in said
+    assert "--corrupt-at model corrupts the resized model input" in said
+    assert main(eval_args(plan, tmp_path / "b", "--corrupt-at", "model", data=big)) == 0
+    assert main(eval_args(plan, tmp_path / "c")) == 0  # the 64 px demo images
+    assert "Hint:" not in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- 8. --json and --fail-on
