@@ -27,7 +27,6 @@ from robustlens.cli.agent_output import (
     stdout_to_stderr,
 )
 from robustlens.cli.app import app, console, err_console
-from robustlens.cli.evaluate import LiveProgress
 from robustlens.cli.hints import native_cost_hint
 from robustlens.cli.options import (
     CORRUPT_AT,
@@ -38,6 +37,7 @@ from robustlens.cli.options import (
     RAY_ADDRESS,
     TARGET_CI_WIDTH,
 )
+from robustlens.cli.progress import LiveProgress
 from robustlens.errors import UserInputError
 
 CHECKPOINT_HELP = "Local weights for a model: MODEL_ID=PATH (repeatable; overrides the brief's checkpoints)."
@@ -133,8 +133,10 @@ def run_cmd(
     checkpoints = {**brief.checkpoints, **_checkpoint_flags(checkpoint, named)}
     run_dir = out or Path("runs") / f"{_slug(brief.domain)}-{time.strftime('%Y%m%d-%H%M%S')}"
     images = _check_run(brief, data, run_dir, checkpoints, device)
+    flags = _execution_flags(corrupt_on, target_ci_width, executor, ray_address)
+    options = _options(device, corrupt_at, workers, batch_size, checkpoints, brief.execution, flags)
     with stdout_to_stderr(as_json):
-        if hint := native_cost_hint([i.path for i in images.items], corrupt_at):
+        if hint := native_cost_hint([i.path for i in images.items], options):
             console.print(Text(hint))
         llm = _llm(llm_base_url, llm_model, timeout)
         planner = f"LLM {llm.model} (offline expert if it fails)" if llm else planned_by(None, None)
@@ -145,15 +147,7 @@ def run_cmd(
             run_dir,
             llm,
             _critic(llm, critic_base_url, critic_model, timeout),
-            _options(
-                device,
-                corrupt_at,
-                workers,
-                batch_size,
-                checkpoints,
-                brief.execution,
-                _execution_flags(corrupt_on, target_ci_width, executor, ray_address),
-            ),
+            options,
             data,
             command,
             LiveProgress(),

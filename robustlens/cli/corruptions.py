@@ -12,6 +12,7 @@ from rich.table import Table
 
 from robustlens.cli.app import app, console
 from robustlens.cli.options import parse_severities
+from robustlens.cli.progress import PlainLines
 from robustlens.corruptions import FAMILIES, REGISTRY, PrimitiveInfo, compile_spec, get_info, single
 from robustlens.corruptions.base import describe_param
 from robustlens.corruptions.compiler import describe_range
@@ -206,6 +207,13 @@ def corrupt_cmd(
     columns = (TextColumn("corrupting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task("corrupt", total=total)
+        lines = PlainLines(console, "corrupt", bar.get_time)  # a log or pipe gets no bar: plain lines
+        lines.start(total, note="copies")
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+            lines.tick(n, "copies")
+
         report = write_copies(
             plan,
             input_dir,
@@ -214,8 +222,9 @@ def corrupt_cmd(
             workers=workers,
             keep_format=keep_format,
             overwrite=overwrite,
-            progress=lambda n: bar.advance(task, n),
+            progress=advance,
         )
+        lines.say(lines.status("copies") + " (done)")
     console.print(
         f"{report.images} images x {len(plan.specs)} corruptions x {len(sevs)} severities: "
         f"{report.written} written, {report.existing} already there, {len(report.skipped)} skipped."

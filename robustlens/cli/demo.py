@@ -46,7 +46,7 @@ def demo_cmd(
         f"Run directory: {run_dir}"
     )
     start = time.perf_counter()
-    from robustlens.cli.evaluate import LiveProgress
+    from robustlens.cli.progress import LiveProgress
 
     services = make_services(
         run_dir,

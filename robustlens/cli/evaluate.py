@@ -8,98 +8,14 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from robustlens.cli.app import app, console, err_console, on_interrupt
 from robustlens.cli.hints import native_cost_hint
 from robustlens.cli.options import CORRUPT_AT, CORRUPT_ON, DEVICE, EXECUTOR, RAY_ADDRESS, TARGET_CI_WIDTH
+from robustlens.cli.progress import PROGRESS_COLUMNS, RichProgress
 from robustlens.cli.summary import _aggregate_lines, fmt, print_summary  # noqa: F401 (re-exported)
 from robustlens.errors import UserInputError
-
-
-class RichProgress:
-    """Engine progress as one rich bar per model: cells done / total and images/s.
-
-    Rich draws no bar when its console is not a terminal (CI logs, ``| tee``, ``> log``), so a long run
-    would print nothing between the plan and the end and look hung: there a plain line is printed
-    per model start and end and at most every ``PLAIN_EVERY`` seconds of cells."""
-
-    PLAIN_EVERY = 15.0
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task: TaskID | None = None
-        self.images = 0
-        self.plain = not progress.console.is_terminal
-        self.model, self.done, self.total, self.said = "", 0, 0, 0.0
-
-    def start_model(self, model_id: str, cells_total: int, cells_done: int) -> None:
-        self.task = self.progress.add_task(escape(model_id), total=cells_total, completed=cells_done, rate="")
-        self.images = 0
-        self.started = self.said = self.progress.get_time()
-        self.model, self.done, self.total = model_id, cells_done, cells_total
-        self._line(f"{cells_done}/{cells_total} cells done at start")
-
-    def _line(self, text: str) -> None:
-        if self.plain:
-            self.progress.console.print(
-                f"[{self.model}] {text}", highlight=False, markup=False, soft_wrap=True
-            )
-
-    def _status(self) -> str:
-        elapsed = max(self.progress.get_time() - self.started, 1e-6)
-        return (
-            f"{self.done}/{self.total} cells, {self.images / elapsed:.1f} img/s, "
-            f"{int(elapsed) // 60} min {int(elapsed) % 60:02d} s elapsed"
-        )
-
-    def advance(self, images: int) -> None:
-        self.images += images
-        elapsed = max(self.progress.get_time() - self.started, 1e-6)
-        if self.task is not None:
-            self.progress.update(self.task, rate=f"{self.images / elapsed:6.1f} img/s")
-
-    def cell_done(self) -> None:
-        if self.task is not None:
-            self.progress.advance(self.task, 1)
-        self.done += 1
-        now = self.progress.get_time()
-        if now - self.said >= self.PLAIN_EVERY and self.done < self.total:
-            self.said = now
-            self._line(self._status())
-
-    def end_model(self) -> None:
-        if self.task is not None:
-            self._line(self._status() + " (model done)")
-        self.task = None
-
-
-PROGRESS_COLUMNS = (
-    TextColumn("{task.description}"),
-    BarColumn(),
-    MofNCompleteColumn(),
-    TextColumn("cells"),
-    TextColumn("{task.fields[rate]}"),
-    TimeElapsedColumn(),
-)
-
-
-class LiveProgress(RichProgress):
-    """A RichProgress that opens its own live bar per model (for the agent, which evaluates between
-    other output) and closes it when the model is done."""
-
-    def __init__(self) -> None:
-        super().__init__(Progress(*PROGRESS_COLUMNS, console=console, transient=False))
-
-    def start_model(self, model_id: str, cells_total: int, cells_done: int) -> None:
-        for task in list(self.progress.task_ids):  # already printed when its model finished
-            self.progress.remove_task(task)
-        self.progress.start()
-        super().start_model(model_id, cells_total, cells_done)
-
-    def end_model(self) -> None:
-        super().end_model()
-        self.progress.stop()
 
 
 def parse_checkpoints(values: list[str], models: list[str]) -> dict[str, str]:
@@ -232,7 +148,7 @@ def eval_cmd(
     )
     options = with_ood(options, ood, plan.seed)  # checked before the run folder exists; encoded by the engine
     human = err_console if json_out else console  # --json: stdout holds the document alone
-    if hint := native_cost_hint([i.path for i in images.items], corrupt_at):
+    if hint := native_cost_hint([i.path for i in images.items], options):
         human.print(hint, highlight=False, markup=False, soft_wrap=True)
     human.print(
         f"{len(images.items)} images ({images.kind}, {'labelled' if images.labelled else 'label-free'}"

@@ -24,6 +24,7 @@ IMAGE_SUFFIXES = frozenset(
 MAX_PIXELS = 50_000_000
 # Pillow's own bomb guard (a recorded skip below) sits above what a 1/8 draft can bring in bounds.
 Image.MAX_IMAGE_PIXELS = 64 * MAX_PIXELS
+PNG_LEVEL = 1  # zlib level of written PNGs: fast, still lossless (see save_image)
 
 
 class BadImage(Exception):
@@ -169,7 +170,11 @@ def to_rgb(array: np.ndarray) -> np.ndarray:
 
 
 def save_image(array: np.ndarray, path: str | Path, quality: int = 95) -> Path:
-    """Write an image atomically; format from the suffix (JPEG/WebP at ``quality``)."""
+    """Write an image atomically; format from the suffix (JPEG/WebP at ``quality``).
+
+    PNG stays lossless (a corrupted image must not gain the writer's own artefacts) but is written at
+    zlib level 1 (``PNG_LEVEL``): Pillow's default level 6 spends ~4.5 s on a 12-megapixel photo, level
+    1 ~1.2 s for files ~25% larger, and ``robustlens corrupt`` writes one per spec and severity."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     im = Image.fromarray(array[:, :, 0] if array.ndim == 3 and array.shape[2] == 1 else array)
@@ -177,6 +182,8 @@ def save_image(array: np.ndarray, path: str | Path, quality: int = 95) -> Path:
     if suffix in (".jpg", ".jpeg") and im.mode == "RGBA":
         im = im.convert("RGB")
     kwargs: dict[str, Any] = {"quality": quality} if suffix in (".jpg", ".jpeg", ".webp") else {}
+    if suffix == ".png":
+        kwargs["compress_level"] = PNG_LEVEL
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     im.save(tmp, **kwargs)
     tmp.replace(path)

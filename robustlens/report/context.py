@@ -31,6 +31,7 @@ from robustlens.report.narrative import generated_summary
 from robustlens.report.ood_section import ood_data
 from robustlens.report.scope import metric_scope
 from robustlens.report.strips import class_counts, severity_strips
+from robustlens.report.thumb_cache import ThumbCache
 from robustlens.report.verdict import verdict
 from robustlens.schemas import AuditResult, CollapsePoint, FailureAnalysis
 
@@ -173,11 +174,11 @@ def build_context(
     data["class_counts"] = class_counts(run_dir, result.class_names)
     strips, strip_images = severity_strips(result.plan, manifest, run_dir)
     data["strips"] = strips
-    thumbs = thumbnails(data["gallery"], result.plan, manifest)
+    thumbs = thumbnails(data["gallery"], result.plan, manifest, cache := ThumbCache(run_dir))
     for entry, thumb in zip(data["gallery"], thumbs, strict=True):
         entry["source_found"] = thumb.clean is not None
         entry["note"] = thumb.note
-    slice_thumbs = _slice_thumbs(data, result, manifest)
+    slice_thumbs = _slice_thumbs(data, result, manifest, cache)
     return ReportContext(
         data=_clean_json(data),
         result=result,
@@ -190,7 +191,7 @@ def build_context(
     )
 
 
-def _slice_thumbs(data: dict[str, Any], result: AuditResult, manifest: dict[str, Any]) -> list[Thumbs]:
+def _slice_thumbs(data: dict, result: AuditResult, manifest: dict, cache: ThumbCache) -> list[Thumbs]:
     """Thumbnails of the failure slices' representative images (flat, in ``slice_examples`` order);
     a slice of a condition the stored plan cannot regenerate gets placeholders."""
     if "investigation" not in data:
@@ -199,7 +200,7 @@ def _slice_thumbs(data: dict[str, Any], result: AuditResult, manifest: dict[str,
     out = []
     for ex in slice_examples(data["investigation"]):
         if ex["corruption"] in known:
-            out += thumbnails([ex], result.plan, manifest)
+            out += thumbnails([ex], result.plan, manifest, cache)
         else:
             out.append(Thumbs(None, None, f"{ex['corruption']} is not in the stored plan"))
     return out

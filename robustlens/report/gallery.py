@@ -23,6 +23,7 @@ from PIL import Image
 from robustlens.corruptions.compiler import compile_spec
 from robustlens.corruptions.seeding import corruption_seed
 from robustlens.data.images import BadImage, load_image, to_rgb
+from robustlens.report.thumb_cache import ThumbCache
 from robustlens.schemas import CorruptionPlan
 
 THUMB = 144
@@ -45,10 +46,18 @@ def thumbnail_png(image: np.ndarray, side: int = THUMB) -> bytes:
     scale = side / max(pil.size)
     if scale < 1:
         size = (max(1, round(pil.width * scale)), max(1, round(pil.height * scale)))
-        pil = pil.resize(size, Image.Resampling.LANCZOS)
+        # reducing_gap: a box reduction by an integer factor first, then Lanczos over the last <3x;
+        # Pillow documents the result as indistinguishable from Lanczos all the way (<=4/255 here),
+        # and from a 12-megapixel photo it takes 0.02 s instead of 0.2 s per thumbnail.
+        pil = pil.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     buf = io.BytesIO()
     pil.save(buf, format="PNG", optimize=False, compress_level=9)
     return buf.getvalue()
+
+
+def corrupted_png(fn: Any, image: np.ndarray, severity: float, seed: int, side: int = THUMB) -> bytes:
+    """The thumbnail of ``image`` corrupted by the compiled spec ``fn`` at ``severity`` with ``seed``."""
+    return thumbnail_png(fn(image, severity, seed), side)
 
 
 def source_path(manifest: dict[str, Any], image_id: str) -> Path | None:
@@ -62,34 +71,49 @@ def source_path(manifest: dict[str, Any], image_id: str) -> Path | None:
 
 
 def thumbnails(
-    examples: list[dict[str, Any]], plan: CorruptionPlan, manifest: dict[str, Any]
+    examples: list[dict[str, Any]],
+    plan: CorruptionPlan,
+    manifest: dict[str, Any],
+    cache: ThumbCache | None = None,
 ) -> list[Thumbs]:
-    """Thumbnails of each example (same order), regenerated deterministically from the stored seed."""
+    """Thumbnails of each example (same order), regenerated deterministically from the stored seed
+    (or read back from ``cache``, where an earlier build of the report left them)."""
+    cache = cache or ThumbCache(None)
     corrupt_at = (manifest.get("identity") or {}).get("corrupt_at", "native")
     if any(s.get("resolution") == "model" for s in (manifest.get("corruption_sites") or {}).values()):
         corrupt_at = "model"  # the device path (--corrupt-on) always corrupts the model input
+    note = (
+        "this run corrupted the model-resolution input; the thumbnail shows the corruption at "
+        "the stored resolution"
+        if corrupt_at == "model"
+        else ""
+    )
     compiled: dict[str, Any] = {}
-    out = []
-    for ex in examples:
-        path = source_path(manifest, ex["image_id"])
-        if path is None or not path.is_file():
-            out.append(Thumbs(None, None, f"source image not found: {ex['image_id']}"))
+    out: list[Thumbs | None] = [None] * len(examples)
+    # Examples grouped by image: a photo is decoded and its clean thumbnail made once, however many
+    # examples show it (a 12-megapixel JPEG takes ~0.2 s to decode), and one photo is held at a time.
+    order = sorted(range(len(examples)), key=lambda n: str(examples[n]["image_id"]))
+    image_id, image, clean, path = None, None, b"", Path()
+    for n in order:
+        ex = examples[n]
+        if ex["image_id"] != image_id:
+            image_id, image = ex["image_id"], None
+            found = source_path(manifest, image_id)
+            if found is None or not found.is_file():
+                missing = f"source image not found: {image_id}"
+            else:
+                try:
+                    path, image = found, load_image(found)
+                    clean = cache.png(path, {"side": THUMB}, thumbnail_png, image)
+                except BadImage as exc:
+                    missing = f"source image unreadable: {exc}"
+        if image is None:
+            out[n] = Thumbs(None, None, missing)
             continue
-        try:
-            image = load_image(path)
-        except BadImage as exc:
-            out.append(Thumbs(None, None, f"source image unreadable: {exc}"))
-            continue
-        name = ex["corruption"]
+        name, severity = ex["corruption"], ex["severity"]
         if name not in compiled:
             compiled[name] = compile_spec(plan.spec(name))
-        seed = corruption_seed(plan.seed, ex["image_id"], name, ex["severity"])
-        corrupted = compiled[name](image, ex["severity"], seed)
-        note = (
-            "this run corrupted the model-resolution input; the thumbnail shows the corruption at "
-            "the stored resolution"
-            if corrupt_at == "model"
-            else ""
-        )
-        out.append(Thumbs(thumbnail_png(image), thumbnail_png(corrupted), note))
-    return out
+        fn, seed = compiled[name], corruption_seed(plan.seed, ex["image_id"], name, severity)
+        key = {"side": THUMB, "spec": plan.spec(name).model_dump(mode="json"), "sev": severity, "seed": seed}
+        out[n] = Thumbs(clean, cache.png(path, key, corrupted_png, fn, image, severity, seed), note)
+    return [t for t in out if t is not None]

@@ -18,7 +18,8 @@ from robustlens.corruptions.seeding import corruption_seed
 from robustlens.data.images import BadImage, load_image
 from robustlens.evaluation.store import RunStore
 from robustlens.report.formatting import sev
-from robustlens.report.gallery import source_path, thumbnail_png
+from robustlens.report.gallery import corrupted_png, source_path, thumbnail_png
+from robustlens.report.thumb_cache import ThumbCache
 from robustlens.schemas import CorruptionPlan
 
 STRIP_THUMB = 96
@@ -42,9 +43,11 @@ def severity_strips(
     plan: CorruptionPlan, manifest: dict[str, Any], run_dir: Path
 ) -> tuple[list[dict[str, Any]], list[list[bytes | None]]]:
     """Per spec: the strip's data (image id, severity texts, note) and its PNG thumbnails
-    (clean first, then each severity; None where the source image cannot be read)."""
+    (clean first, then each severity; None where the source image cannot be read). Thumbnails an
+    earlier build made are read back from ``RUN/.thumbs`` (see thumb_cache.py)."""
     image = None
     image_id = ""
+    source = Path()
     for record in _image_ids(run_dir)[:MAX_TRIES]:
         path = source_path(manifest, str(record.get("id")))
         if path is None or not path.is_file():
@@ -53,11 +56,14 @@ def severity_strips(
             image = load_image(path)
         except BadImage:
             continue
-        image_id = str(record["id"])
+        image_id, source = str(record["id"]), path
         break
+    cache = ThumbCache(run_dir)
     data: list[dict[str, Any]] = []
     pngs: list[list[bytes | None]] = []
     labels = ["clean", *(f"s{sev(s)}" for s in plan.severities)]
+    side = {"side": STRIP_THUMB}
+    clean = cache.png(source, side, thumbnail_png, image, STRIP_THUMB) if image is not None else None
     for spec in plan.specs:
         entry = {"corruption": spec.name, "image_id": image_id, "labels": labels, "note": ""}
         if image is None:
@@ -65,10 +71,11 @@ def severity_strips(
             pngs.append([None] * len(labels))
         else:
             fn = compile_spec(spec)
-            row: list[bytes | None] = [thumbnail_png(image, STRIP_THUMB)]
+            row: list[bytes | None] = [clean]
             for s in plan.severities:
                 seed = corruption_seed(plan.seed, image_id, spec.name, float(s))
-                row.append(thumbnail_png(fn(image, float(s), seed), STRIP_THUMB))
+                key = {**side, "spec": spec.model_dump(mode="json"), "sev": float(s), "seed": seed}
+                row.append(cache.png(source, key, corrupted_png, fn, image, float(s), seed, STRIP_THUMB))
             pngs.append(row)
         data.append(entry)
     return data, pngs

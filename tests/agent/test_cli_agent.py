@@ -41,6 +41,9 @@ def test_run_example_brief_offline(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "offline expert" in result.stdout and "Report:" in result.stdout
+    # stdout is a pipe: no live bar, so plain lines show the evaluation moving; small images, no hint
+    assert "[demo:textile] 0/" in result.stdout and "(model done)" in result.stdout
+    assert "Hint:" not in result.stdout
     audit = json.loads((run / "result.json").read_text())
     assert audit["models"] == ["demo:textile"] and audit["plan"]["planner"] == "offline-expert"
     assert all(v["critic"]["critic"] == "offline-rules" for v in audit["validation"])

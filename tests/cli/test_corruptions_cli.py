@@ -169,6 +169,33 @@ def test_corrupt_mirrors_tree_records_skips_and_resumes(tmp_path: Path, image_tr
     assert (out / "noisy" / "s3" / "a" / "1.png").read_bytes() == first
 
 
+def test_corrupt_piped_prints_progress_lines_and_writes_lossless_pngs(
+    tmp_path: Path, image_tree: Path
+) -> None:
+    """With stdout a pipe (CI, `| tee`) rich draws no bar, so plain lines say the work's start and end;
+    the fast PNG level (save_image) is still lossless: every copy decodes to exactly the pixels the
+    corruption made from its source with its seed."""
+    from robustlens.corruptions import compile_spec
+    from robustlens.corruptions.seeding import corruption_seed
+    from robustlens.schemas import CorruptionPlan
+
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(PLAN)
+    out = tmp_path / "out"
+    result = run_cli("corrupt", "-p", str(plan_path), "-i", str(image_tree), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "[corrupt] 0/20 copies" in result.stdout  # 5 image files x 2 specs x 2 severities
+    assert re.search(r"\[corrupt\] 20/20 copies, \d+ min \d\d s elapsed \(done\)", result.stdout)
+    plan = CorruptionPlan.from_yaml(PLAN)
+    for spec in plan.specs:
+        fn = compile_spec(spec)
+        for sev in plan.severities:
+            for rel in ("a/0.jpg", "a/1.jpg", "b/0.jpg", "b/1.jpg"):
+                made = fn(load_image(image_tree / rel), float(sev), corruption_seed(3, rel, spec.name, sev))
+                copy = out / spec.name / f"s{sev:g}" / Path(rel).with_suffix(".png")
+                assert np.array_equal(load_image(copy), made), copy
+
+
 def test_corrupt_with_workers_matches_serial(tmp_path: Path, image_tree: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN)

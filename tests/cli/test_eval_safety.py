@@ -441,7 +441,7 @@ def test_large_images_at_native_resolution_get_a_hint(tmp_path: Path, capsys) ->
     )
     assert main(eval_args(plan, tmp_path / "a", data=big)) == 0
     said = flat(capsys.readouterr().out)
-    assert "Hint: these images are about 1.2 MP (median of 2)" in said
+    assert "Hint: these images are about 1.2 MP (1200x1000, median of 2)" in said
     assert "--corrupt-at model corrupts the resized model input" in said
     assert main(eval_args(plan, tmp_path / "b", "--corrupt-at", "model", data=big)) == 0
     assert main(eval_args(plan, tmp_path / "c")) == 0  # the 64 px demo images

@@ -265,3 +265,34 @@ def test_scatter_legend_sits_outside_the_axes(audit_run: Run) -> None:
         box = legend.get_window_extent(renderer)
         assert not box.overlaps(ax.get_window_extent(renderer)), "the legend covers the plot"
         assert whole.x0 - 1 <= box.x0 and box.x1 <= whole.x1 + 1 and whole.y0 - 1 <= box.y0
+
+
+def test_a_rebuild_reads_its_thumbnails_back_and_an_edited_image_remakes_them(tmp_path: Path) -> None:
+    """Strips and gallery regenerate corrupted images at native resolution (seconds each on photos), so
+    a rebuild reads them back from RUN/.thumbs; an image edited since (another mtime) is remade."""
+    import base64
+    import io
+    import os
+
+    from PIL import Image
+
+    from tests.fixtures import textile_folder
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("seed: 1\nseverities: [2, 5]\nspecs: [{name: noise, recipe: [{name: gaussian_noise}]}]\n")
+    data = textile_folder(tmp_path / "data", per_class=2, broken=False)
+    run = tmp_path / "run"
+    args = ["eval", "-p", str(plan), "-d", str(data), "-m", "demo:textile", "-o", str(run), "-j", "0"]
+    assert main([*args, "--bootstrap", "10"]) == 0
+    first = write_report(run, ["html"])["html"].read_bytes()
+    cached = sorted((run / ".thumbs").glob("*.png"))
+    assert len(cached) >= 3  # the strip: clean + 2 severities (and any gallery examples)
+    buf = io.BytesIO()
+    Image.new("RGB", (3, 3), (255, 0, 255)).save(buf, format="PNG")
+    for path in cached:  # a marker in place of every stored thumbnail: a rebuild must show it
+        path.write_bytes(buf.getvalue())
+    marker = base64.b64encode(buf.getvalue()).decode("ascii")
+    assert marker in write_report(run, ["html"])["html"].read_text()
+    for image in data.rglob("*.jpg"):
+        os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 10**9))
+    assert write_report(run, ["html"])["html"].read_bytes() == first  # remade, byte-identical
