@@ -16,6 +16,7 @@ stays empty (conservative).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from robustlens.errors import UserInputError, did_you_mean
@@ -101,11 +102,8 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     for m in matches:
         if m.example.lower() in homonyms.get(m.label, ()):
             continue  # "dry powder slides": no microscope slide without a microscope's world
-        field = m.label.partition("=")[0]
-        if m.method == "semantic" and field in RIVAL_FIELDS and (m.phrase, field) in said_in:
+        if m.method == "semantic" and _overruled(m.label, m.phrase, said_in, camera):
             continue
-        if m.method == "semantic" and m.label in PAGE_FACTS and camera:
-            continue  # a camera's video "digitised in the control room" only reads like a scanned page
         if m.negated:
             denied[m.label] = denied.get(m.label, 0) + 1
             continue
@@ -114,7 +112,9 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     # a negation rules a fact out unless the brief asserts it more often than it denies it
     # (a stray "none" in a list of class names must not delete the modality named twice elsewhere)
     ruled_out = {label for label, n in denied.items() if n >= len(found.get(label, []))}
-    _add_votes(brief, found, methods, ruled_out, camera)
+    _add_votes(
+        brief, found, methods, ruled_out, lambda label, phrase: _overruled(label, phrase, said_in, camera)
+    )
     values: dict[str, Any] = {f: [] for f in LIST_FIELDS}
     values["modality"] = None
     values["sky_in_view"] = None
@@ -158,28 +158,29 @@ def _add_votes(
     found: dict[str, list[str]],
     methods: dict[str, str],
     ruled_out: set[str],
-    camera: bool,
+    overruled: Callable[[str, str], bool],
 ) -> None:
     """Fields the cue words left silent take the prototype classifier's vote (``prototypes.py``): the
     cues are precise where they hit, the prototypes read the wordings no cue list foresaw. A vote of at
     least STRONG_VOTE also adds its value beside the cues' ("lamps" that "flicker" are fluorescent);
     a value the brief negates is never added."""
     said = {label.partition("=")[0] for label in found if label not in ruled_out}
-    worded = {  # (clause, field) the cue words already read: its own words name its sensor
-        (phrase, label.partition("=")[0])
-        for label, phrases in found.items()
-        if methods.get(label) == "lexical" and label.partition("=")[0] in RIVAL_FIELDS
-        for phrase in phrases
-    }
     for vote in classify(brief):
         if (vote.field in said and vote.score < STRONG_VOTE) or vote.label in ruled_out:
             continue
-        if (vote.phrase, vote.field) in worded and vote.label not in found:
-            continue  # "a small x-ray scanner that spins around the head" only reads like an MRI magnet
-        if camera and vote.label in PAGE_FACTS and vote.label not in found:
+        if vote.label not in found and overruled(vote.label, vote.phrase):
             continue
         found[vote.label] = [vote.phrase]
         methods[vote.label] = "semantic"
+
+
+def _overruled(label: str, phrase: str, said_in: set[tuple[str, str]], camera: bool) -> bool:
+    """Whether the brief's own words overrule a semantic reading (a likeness or a prototype vote) of
+    ``label`` from ``phrase``: a clause that names its device in words has no rival device ("a small
+    x-ray scanner that spins around the head" only reads like an MRI magnet), and where a camera is
+    named a scanned page needs words (its video "digitised in the control room" is no page scan)."""
+    field = label.partition("=")[0]
+    return (field in RIVAL_FIELDS and (phrase, field) in said_in) or (camera and label in PAGE_FACTS)
 
 
 def sky_labels(labels: dict[str, Any]) -> dict[str, Any]:
