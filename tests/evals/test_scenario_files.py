@@ -15,7 +15,7 @@ import pytest
 from robustlens.evals.scenarios import Rules, Scenario, load_scenario, members
 
 ROOT = Path(__file__).resolve().parents[2] / "evals" / "scenarios"
-SPLITS = {"dev": 30, "heldout": 15}  # split folder -> minimum number of scenarios
+SPLITS = {"dev": 30, "heldout": 20}  # split folder -> minimum number of scenarios
 FILES = {split: sorted((ROOT / split).glob("*.yaml")) for split in SPLITS}
 ALL = [(split, path, load_scenario(path)) for split, paths in FILES.items() for path in paths]
 IDS = [f"{split}/{path.stem}" for split, path, _ in ALL]
