@@ -11,7 +11,9 @@ from __future__ import annotations
 from robustlens.expert.clauses import best_primitives, vet
 from robustlens.expert.cues import _clean
 from robustlens.expert.facts import ConditionMatch
+from robustlens.expert.movers import movers
 from robustlens.expert.phrases import PhraseMatch, content_stems, match_phrases, split_phrases
+from robustlens.expert.physics import load_physics
 from robustlens.expert.rereading import reread
 from robustlens.schemas import DomainBrief
 
@@ -22,6 +24,7 @@ CONDITION_TOP_K = 2
 CANDIDATES = 4  # hits per clause the vetting (``clauses.vet``) chooses from
 SECOND_MARGIN = 0.03  # a second semantic condition must score this close to the first
 LEXICAL_ONLY = 1.01  # a threshold no cosine reaches: lexical matching only
+MOTION = "motion"  # the condition of a deployment-condition clause that says something moves
 
 
 def condition_clauses(brief: DomainBrief) -> list[str]:
@@ -68,6 +71,13 @@ def match_conditions(
         readings[clause] = [first, *(m for m in others[:1] if _second(first, m))]
     items = {item: _clean(split_phrases(item)) for item in brief.deployment_conditions}
     readings = reread(items, readings, known=labels)  # where particles and water are; light beside dark
+    if MOTION in labels:  # "people jump around", "the cow shifts her weight": a mover, in no example's words
+        moving = [c for _, c in movers([c for c in clauses if c not in readings])]
+        better = best_primitives(moving) if moving else {}
+        for clause in moving:  # unless a primitive's own words say it better ("flying grit pits the window")
+            if clause in better and load_physics().primitives[better[clause].label].link != "motion":
+                continue
+            readings[clause] = [PhraseMatch(clause, MOTION, 1.0, "lexical", example=clause)]
     named: list[ConditionMatch] = []
     negated: list[str] = []
     for clause in [*clauses, *setup]:

@@ -10,7 +10,8 @@ frame (camera shake, vibration), a moving subject blurs the subject against a sh
 So this module reads the clause, not a list of compounds: a clause with a motion verb (or a stated
 speed) moves the *camera* when the camera or what carries it (a pole, a mast, a gantry, a tripod,
 the hand that holds it) comes before the verb ("the pole sways"), and the *subject* otherwise
-("packs move under the camera"). Clauses about light, colour, weather
+("packs move under the camera"); a clause that denies rest ("can't stand still", "never stops") says the
+same. Clauses about light, colour, weather
 or data ("the light shifts through the day", "clouds of steam drift past") move nothing: their
 motion verbs describe something that does not blur the picture. A vehicle that carries the camera
 is the platform, read from the imaging setup by the cue lists; a clause naming one is left to them.
@@ -31,7 +32,7 @@ from robustlens.expert.words import compound_positions, negation_at, stem, words
 @functools.cache
 def _lists() -> dict[str, frozenset[str]]:
     motion: dict[str, Any] = load_cues().get("motion") or {}
-    keys = ("verbs", "carriers", "still", "vehicles")
+    keys = ("verbs", "carriers", "still", "vehicles", "rest")
     lists = {
         key: frozenset(" ".join(stem(w) for w in p.split()) for p in motion.get(key) or []) for key in keys
     }
@@ -51,9 +52,15 @@ def movers(clauses: list[str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for clause in clauses:
         ws = words(clause)
-        if negation_at(ws, compound_positions(clause)) is not None:
-            continue
         stems = [stem(w) for w in ws]
+        # light and its compounds ("spotlights", "headlights") move nothing; a vehicle is the platform's
+        idle = set(stems) & (lists["still"] | lists["vehicles"]) or any(_lamp(w) for w in ws)
+        negation = negation_at(ws, compound_positions(clause))
+        if negation is not None:
+            # a denied rest is motion: "can't stand still", "cars don't stop properly", "never stops"
+            if set(stems[negation + 1 :]) & lists["rest"] and not idle:
+                out.append(("camera" if set(stems[:negation]) & lists["carriers"] else "subject", clause))
+            continue
         verb = next(
             (
                 i
@@ -64,8 +71,13 @@ def movers(clauses: list[str]) -> list[tuple[str, str]]:
         )
         if verb is None and speed(clause) is None:
             continue
-        if set(stems) & (lists["still"] | lists["vehicles"]):
+        if idle:
             continue
         agent = stems[:verb] if verb is not None else stems  # who does the moving comes first
         out.append(("camera" if set(agent) & lists["carriers"] else "subject", clause))
     return out
+
+
+def _lamp(word: str) -> bool:
+    """A compound of light ("spotlights", "headlight"), which is no mover; a flight is one."""
+    return word.endswith(("light", "lights")) and not word.endswith(("flight", "flights"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from robustlens.expert.critic import critique
 from robustlens.expert.physics import load_physics
-from robustlens.expert.planner import plan_from_brief
+from robustlens.expert.planner import analyse, plan_from_brief
 from robustlens.expert.replace import replacement_for
 from robustlens.schemas import Budget, CorruptionSpec, DomainBrief, PrimitiveCall
 
@@ -57,3 +57,32 @@ def test_replacement_covers_the_same_condition_and_is_new() -> None:
     )
     assert "it failed validation" in spec.rationale
     assert critique(spec, PHONE).realistic
+
+
+def test_ultrasound_blurs_only_where_the_brief_says_something_moves() -> None:
+    """B-mode frames are averaged over time (frame persistence), so a probe or tissue that moves smears
+    them: a motion blur is possible in an ultrasound chain when the user names motion, never otherwise."""
+    still = DomainBrief(
+        domain="liver ultrasound",
+        imaging_setup="a curvilinear ultrasound probe on a cart-based scanner",
+        deployment_conditions=["speckle in deep tissue", "gain set too low"],
+    )
+    moving = still.model_copy(
+        update={
+            "deployment_conditions": ["speckle in deep tissue", "the patient moves during the sweep"]
+        }
+    )
+    assert "motion_blur" in analyse(still).excluded
+    assert "motion_blur" not in analyse(moving).excluded
+    impossible = "physically impossible"
+    assert any(impossible in r for r in critique(_spec("motion_blur"), still).reasons)
+    assert not any(impossible in r for r in critique(_spec("motion_blur"), moving).reasons)
+
+
+def test_a_lay_word_for_clipped_highlights_plans_overexposure() -> None:
+    brief = DomainBrief(
+        domain="blossom counting",
+        imaging_setup="a drone camera looking straight down at apple trees",
+        deployment_conditions=["in bright sun a thick cluster of blossom is just a white blob"],
+    )
+    assert "overexposure" in [s.recipe[0].name for s in plan_from_brief(brief).specs]

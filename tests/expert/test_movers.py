@@ -26,6 +26,11 @@ _brief = make_brief
         ("bottles race past at 3 m/s", "subject"),
         ("the wall shakes when the press stamps", "camera"),
         ("residents turn over in bed during the night", "subject"),
+        # a denied rest is motion, and who is denied it decides who moves
+        ("toddlers can't sit perfectly still for the photo", "subject"),
+        ("the conveyor never stops for the camera", "subject"),
+        ("the handheld camera is never steady", "camera"),
+        ("the drum is still rotating during the exposure", "subject"),
     ],
 )
 def test_the_clause_says_who_moves(clause: str, who: str) -> None:
@@ -40,6 +45,9 @@ def test_the_clause_says_who_moves(clause: str, who: str) -> None:
         "the calf never moves during weighing",
         "the picture is archived nightly",
         "people are in a hurry",  # haste, not motion in the frame
+        "the glossy tray throws back the floodlights",  # a reflection: light compounds move nothing
+        "the lamp never stops flickering",  # a denied rest of the light is no motion either
+        "the camera is still",
     ],
 )
 def test_light_weather_and_negated_motion_move_nothing(clause: str) -> None:
@@ -99,3 +107,18 @@ def test_an_aircraft_the_camera_looks_at_is_the_subject_not_the_platform() -> No
 def test_a_work_shift_moves_nothing() -> None:
     facts = infer_chain(_brief("A fixed camera over the press.", ["the night shift wipes the lens"]))
     assert facts.moving == []
+
+
+def test_a_mover_in_no_example_s_words_names_the_motion_condition() -> None:
+    """A deployment condition that says something moves, in words no motion example has, is the motion
+    condition (so the plan models it with a blur), but a light compound that "throws" is not."""
+    from robustlens.expert.conditions import match_conditions
+
+    brief = _brief(
+        "A fixed camera over a ward bed.",
+        ["toddlers can't sit perfectly still", "the glossy tray throws back the floodlights"],
+    )
+    named, _ = match_conditions(brief)
+    said = {(m.phrase, m.condition) for m in named}
+    assert ("toddlers can't sit perfectly still", "motion") in said
+    assert not any(m.condition == "motion" and "tray" in m.phrase for m in named)
