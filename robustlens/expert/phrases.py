@@ -45,6 +45,7 @@ from robustlens.expert.words import words as _words
 
 SCORE_DIGITS = 4  # scores are rounded so batching order cannot change a result
 MAX_GAP = 2  # content words allowed between two words of an example phrase
+COORDINATORS = frozenset({"or", "and"})  # not counted as skipped: they join the words around them
 OVERLAP_MARGIN = 0.15  # extra similarity a semantic match needs when it shares only some example words
 ONE_WORD_MARGIN = 0.35  # extra similarity a one-word clause needs: "paper", "houses" mean little alone
 LabelKey = tuple[tuple[str, tuple[str, ...]], ...]
@@ -96,14 +97,7 @@ def _lexical_hit(
         used, pos = [start], start
         for k, stem_ in enumerate(want[1:], start=1):
             gap = 0 if example[k].group == example[k - 1].group else MAX_GAP
-            nxt = next(
-                (
-                    j
-                    for j in range(pos + 1, min(len(clause), pos + 2 + gap))
-                    if clause[j].stem == stem_ and clause[j].pos not in names
-                ),
-                None,
-            )
+            nxt = _next_hit(clause, pos, stem_, gap, names)
             if nxt is None:
                 break
             used.append(nxt)
@@ -111,6 +105,19 @@ def _lexical_hit(
         else:
             if _whole_compounds(clause, used):
                 return start, used[-1] - start + 1 - len(used)
+    return None
+
+
+def _next_hit(clause: list[_Token], pos: int, stem_: str, gap: int, names: frozenset[int]) -> int | None:
+    """Index of the next ``stem_`` after ``pos`` with at most ``gap`` words skipped; a coordinator
+    is no skipped word ("warm bedroom or bathroom bulbs" are warm bulbs)."""
+    skipped = 0
+    for j in range(pos + 1, len(clause)):
+        if clause[j].stem == stem_ and clause[j].pos not in names:
+            return j
+        skipped += clause[j].stem not in COORDINATORS
+        if skipped > gap:
+            return None
     return None
 
 

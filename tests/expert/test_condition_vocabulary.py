@@ -38,6 +38,12 @@ def _named(item: str, setup: str = "") -> set[str]:
         ("the gimbal buzzes at high revs", "vibration"),
         ("no light at all in the crawlspace", "night"),
         ("the morning sun floods the loading dock", "overexposed"),
+        # a coordinator is no skipped word: warm bulbs, whichever rooms they hang in
+        ("evenings under warm kitchen or hallway bulbs", "color_cast"),
+        ("the left strip light is weaker than the other", "uneven_light"),
+        ("the torch leaves a bright spot in the middle", "uneven_light"),
+        # "depth of field" reaches the matcher as "focus depth"
+        ("tall parcels stick out beyond the depth of field", "focus_drift"),
         ("our survey boat rolls in the swell", "orientation"),
         ("the furnace mouth is blindingly bright", "overexposed"),
         ("a strobe fires during the show", "glare"),

@@ -163,3 +163,11 @@ def test_lexical_only_when_the_model_cannot_load(monkeypatch: pytest.MonkeyPatch
         ("older scanners", "scanner_aging", "lexical", False),
         ("no rainy weather", "rain", "lexical", True),
     ]  # "bad light" needs the semantic matcher
+
+
+def test_a_coordinator_between_example_words_is_not_a_skipped_word() -> None:
+    labels = {"warm": ["warm bulbs"]}
+    hit = match_phrases(["under warm bedroom or bathroom bulbs"], labels, threshold=1.01)
+    assert [(m.label, m.method) for m in hit] == [("warm", "lexical")]
+    # three real words between them are still too far apart
+    assert not match_phrases(["warm rooms with big brass bulbs"], labels, threshold=1.01)
