@@ -68,9 +68,7 @@ def test_ultrasound_blurs_only_where_the_brief_says_something_moves() -> None:
         deployment_conditions=["speckle in deep tissue", "gain set too low"],
     )
     moving = still.model_copy(
-        update={
-            "deployment_conditions": ["speckle in deep tissue", "the patient moves during the sweep"]
-        }
+        update={"deployment_conditions": ["speckle in deep tissue", "the patient moves during the sweep"]}
     )
     assert "motion_blur" in analyse(still).excluded
     assert "motion_blur" not in analyse(moving).excluded
