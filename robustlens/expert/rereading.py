@@ -126,7 +126,9 @@ def _light(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
             continue
         # "far from the lights" is past the lamps' reach (the scene's darkness), not a dark part of a lit view
         parts = stems & part and not _has(ws, ("side", "by", "side")) and not _has(ws, ("far", "from"))
-        if parts:
+        # at a time of day a dark part is the time's darkness ("dark for half the day", "a dark sky after
+        # dusk") unless the clause sets light against it ("unlit except at the gate", "a bright porch")
+        if parts and (not timed or stems & lists["bright"] or "except" in ws):
             reading, said = "uneven_light", have & PARTIAL
         elif (
             item_stems & lists["bright"]

@@ -99,3 +99,18 @@ def test_a_detector_fault_named_in_lay_words_is_planned_not_swapped_for_sensor_n
     )
     names = {s.name for s in plan_from_brief(brief).specs}
     assert "dead_pixels" in names
+
+
+def test_darkness_at_a_time_of_day_is_night_not_uneven_light() -> None:
+    assert "uneven_light" not in _named("it stays dark for half the day in midwinter")
+    assert "uneven_light" in _named("the far half of the yard is dark")
+
+
+def test_uneven_light_the_user_names_outdoors_is_planned() -> None:
+    """Outdoors the sun lights a scene evenly, but a lamp the user says lights it unevenly does not."""
+    brief = DomainBrief(
+        domain="car park monitoring",
+        imaging_setup="a camera on a pole over an open-air car park, lit at night by one floodlight",
+        deployment_conditions=["the floodlight leaves a bright spot in the middle and the rest darker"],
+    )
+    assert "uneven_illumination" in [s.recipe[0].name for s in plan_from_brief(brief).specs]
