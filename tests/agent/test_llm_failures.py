@@ -2,10 +2,11 @@
 
 The graph runs in-process against the scripted server (a real OpenAI-compatible HTTP server driven
 through the real ``openai`` client); the end-to-end variants run ``robustlens run`` through the CLI's
-``main`` with its LLM flags and default workers, and read what the user gets: the report, result.json,
-the manifest, the output. The never-answering endpoint runs as a real subprocess under a process
-timeout (a hang must fail, not block); the other failure modes run in-process, since a process start
-(imports, phrase model, fork server) costs more than the run and proves nothing more about them.
+``main`` with its LLM flags and default workers (the subprocess one with ``-j 0``), and read what the
+user gets: the report, result.json, the manifest, the output. The never-answering endpoint runs as a
+real subprocess under a process timeout (a hang must fail, not block); the other failure modes run
+in-process, since a process start (imports, phrase model, fork server) costs more than the run and
+proves nothing more about them.
 """
 
 from __future__ import annotations
@@ -208,8 +209,9 @@ def _run_args(brief: Path, out: Path, base_url: str, timeout: float) -> list[str
 
 
 def _run(brief: Path, out: Path, base_url: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
-    """``robustlens run`` as a real process (a hang meets the subprocess limit)."""
-    cmd = [sys.executable, "-m", "robustlens", *_run_args(brief, out, base_url, timeout)]
+    """``robustlens run`` as a real process (a hang meets the subprocess limit). Images load in the
+    process (``-j 0``): what it checks is the LLM calls, and starting loader workers costs seconds."""
+    cmd = [sys.executable, "-m", "robustlens", *_run_args(brief, out, base_url, timeout), "-j", "0"]
     return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
 
 
