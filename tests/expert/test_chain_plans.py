@@ -75,12 +75,3 @@ def test_ultrasound_blurs_only_where_the_brief_says_something_moves() -> None:
     impossible = "physically impossible"
     assert any(impossible in r for r in critique(_spec("motion_blur"), still).reasons)
     assert not any(impossible in r for r in critique(_spec("motion_blur"), moving).reasons)
-
-
-def test_a_lay_word_for_clipped_highlights_plans_overexposure() -> None:
-    brief = DomainBrief(
-        domain="blossom counting",
-        imaging_setup="a drone camera looking straight down at apple trees",
-        deployment_conditions=["in bright sun a thick cluster of blossom is just a white blob"],
-    )
-    assert "overexposure" in [s.recipe[0].name for s in plan_from_brief(brief).specs]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from robustlens.evals.scorers import plan_primitives
 from robustlens.expert.conditions import match_conditions
 from robustlens.expert.phrases import semantic_available
 from robustlens.expert.planner import plan_from_brief
 from robustlens.schemas import DomainBrief
+from tests.expert.briefs import make_brief
 
 needs_model = pytest.mark.skipif(not semantic_available(), reason="MiniLM sentence model not installed")
 
@@ -106,11 +108,21 @@ def test_darkness_at_a_time_of_day_is_night_not_uneven_light() -> None:
     assert "uneven_light" in _named("the far half of the yard is dark")
 
 
-def test_uneven_light_the_user_names_outdoors_is_planned() -> None:
-    """Outdoors the sun lights a scene evenly, but a lamp the user says lights it unevenly does not."""
-    brief = DomainBrief(
-        domain="car park monitoring",
-        imaging_setup="a camera on a pole over an open-air car park, lit at night by one floodlight",
-        deployment_conditions=["the floodlight leaves a bright spot in the middle and the rest darker"],
-    )
-    assert "uneven_illumination" in [s.recipe[0].name for s in plan_from_brief(brief).specs]
+@pytest.mark.parametrize(
+    ("setup", "item", "primitive"),
+    [
+        # outdoors the sun lights a scene evenly, but a lamp the user says lights it unevenly does not
+        (
+            "a camera on a pole over an open-air car park, lit at night by one floodlight",
+            "the floodlight leaves a bright spot in the middle and the rest darker",
+            "uneven_illumination",
+        ),
+        (
+            "a drone camera looking straight down at apple trees",
+            "in bright sun a thick cluster of blossom is just a white blob",
+            "overexposure",
+        ),
+    ],
+)
+def test_an_effect_named_in_lay_words_is_planned(setup: str, item: str, primitive: str) -> None:
+    assert primitive in plan_primitives(plan_from_brief(make_brief(setup, [item])))
