@@ -1,7 +1,8 @@
 """Which candidates a plan keeps within its budget, in a fixed order of need.
 
 The order is (0) the chain's signature primitives (``physics.yaml`` ``signature``: what a fundus camera
-or a fax is known by), (1) one primitive per condition the user named (the listed deployment conditions
+or a fax is known by; after (1) when the budget is under NOISE_BUDGET, which then goes to what the user
+listed), (1) one primitive per condition the user named (the listed deployment conditions
 first, then what the setup's words name, "fisheye"), (2) the effects the chain's facts make unavoidable
 whatever the user wrote (``implied``: every lossy codec leaves block artefacts, an uncooled
 microbolometer has dead elements and a coarse grid, a microscope's depth of field is micrometres so
@@ -141,9 +142,15 @@ def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Cand
     def within(c: Candidate) -> tuple[int, int, int]:
         return link_rank(a, c)
 
-    for c in sorted(pool.values(), key=lambda c: c.order):  # what this kind of chain is known by
-        if any(holds(s, a.facts, names) for s in c.producer.signature):
-            pick([c], within, reserve=True)
+    def signatures() -> None:
+        for c in sorted(pool.values(), key=lambda c: c.order):  # what this kind of chain is known by
+            if any(holds(s, a.facts, names) for s in c.producer.signature):
+                pick([c], within, reserve=True)
+
+    # a tiny budget (under NOISE_BUDGET) is spent on what the user listed before the chain's signature
+    tiny = budget < NOISE_BUDGET
+    if not tiny:
+        signatures()
     stated = set(a.stated)
 
     def covered(cond: str) -> bool:
@@ -159,6 +166,8 @@ def select(a: Analysis, budget: int, taken: set[str] | None = None) -> list[Cand
                 )
 
     cover([c for c in a.named if c in stated])  # the deployment conditions the user listed come first
+    if tiny:
+        signatures()
     for d in sorted(a.direct, key=lambda d: d.primitive):  # those no knowledge-base condition covers
         c = pool[d.primitive]
         # lay words for grain ("speckly") stand for the chain's noise; a fault it does not model

@@ -98,3 +98,18 @@ def test_implied_effects_do_not_depend_on_wording_or_order() -> None:
     )
     first, second = set(_names(SWITCHGEAR)), set(_names(reworded))
     assert {"dead_pixels", "downscale"} <= first & second
+
+
+def test_a_tiny_budget_goes_to_what_the_user_listed_before_the_chain_s_signature() -> None:
+    """Two specs for a phone photo of skin (scene in_body: its signature is a fouled lens) model two of
+    the conditions the user listed, not the signature; from NOISE_BUDGET specs on the signature returns."""
+    brief = DomainBrief(
+        domain="home eczema photos",
+        description="Parents photograph their child's skin for a nurse to triage.",
+        imaging_setup="The family's own smartphone indoors; the app uploads JPEGs.",
+        deployment_conditions=["evenings under warm kitchen bulbs", "the flash glares off greasy cream"],
+        budget=Budget(max_corruptions=2),
+    )
+    assert [s.name for s in plan_from_brief(brief).specs] == ["white_balance", "glare"]
+    bigger = brief.model_copy(update={"budget": Budget(max_corruptions=6)})
+    assert "dirty_lens" in [s.name for s in plan_from_brief(bigger).specs]
