@@ -11,7 +11,7 @@ from __future__ import annotations
 from robustlens.expert.clauses import best_primitives, vet
 from robustlens.expert.cues import _clean
 from robustlens.expert.facts import ConditionMatch
-from robustlens.expert.movers import movers
+from robustlens.expert.movers import says_it_moves
 from robustlens.expert.phrases import PhraseMatch, content_stems, match_phrases, split_phrases
 from robustlens.expert.physics import load_physics
 from robustlens.expert.rereading import reread
@@ -72,7 +72,7 @@ def match_conditions(
     items = {item: _clean(split_phrases(item)) for item in brief.deployment_conditions}
     readings = reread(items, readings, known=labels)  # where particles and water are; light beside dark
     if MOTION in labels:  # "people jump around", "the cow shifts her weight": a mover, in no example's words
-        moving = [c for _, c in movers([c for c in clauses if c not in readings])]
+        moving = [c for c in clauses if c not in readings and says_it_moves(c)]
         better = best_primitives(moving) if moving else {}
         for clause in moving:  # unless a primitive's own words say it better ("flying grit pits the window")
             if clause in better and load_physics().primitives[better[clause].label].link != "motion":

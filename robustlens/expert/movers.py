@@ -81,3 +81,10 @@ def movers(clauses: list[str]) -> list[tuple[str, str]]:
 def _lamp(word: str) -> bool:
     """A compound of light ("spotlights", "headlight"), which is no mover; a flight is one."""
     return word.endswith(("light", "lights")) and not word.endswith(("flight", "flights"))
+
+
+def says_it_moves(clause: str) -> bool:
+    """Whether ``clause`` states that something moves ("people jump around", "the cow shifts her weight"),
+    not a noun phrase that opens with a motion word ("flying saucers", "sliding doors")."""
+    ws = words(clause)
+    return bool(ws) and stem(ws[0]) not in _lists()["verbs"] and bool(movers([clause]))

@@ -111,14 +111,20 @@ def test_a_work_shift_moves_nothing() -> None:
 
 def test_a_mover_in_no_example_s_words_names_the_motion_condition() -> None:
     """A deployment condition that says something moves, in words no motion example has, is the motion
-    condition (so the plan models it with a blur), but a light compound that "throws" is not."""
+    condition (so the plan models it with a blur), but a light compound that "throws" is not, nor a
+    noun phrase that opens with a motion word."""
     from robustlens.expert.conditions import match_conditions
 
     brief = _brief(
         "A fixed camera over a ward bed.",
-        ["toddlers can't sit perfectly still", "the glossy tray throws back the floodlights"],
+        [
+            "toddlers can't sit perfectly still",
+            "the glossy tray throws back the floodlights",
+            "flying saucers",
+        ],
     )
     named, _ = match_conditions(brief)
     said = {(m.phrase, m.condition) for m in named}
     assert ("toddlers can't sit perfectly still", "motion") in said
     assert not any(m.condition == "motion" and "tray" in m.phrase for m in named)
+    assert not any(m.phrase == "flying saucers" for m in named)  # a noun phrase, not a statement
