@@ -76,7 +76,7 @@ def analyse(brief: DomainBrief) -> Analysis:
     return _analyse(brief.model_dump_json())
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1024)  # ~20 KB each: a dev eval's ~930 briefs, then its critic eval, hit
 def _analyse(key: str) -> Analysis:
     brief = DomainBrief.model_validate_json(key)
     facts = infer_chain(brief)
