@@ -163,10 +163,12 @@ def _add_votes(
     """Fields the cue words left silent take the prototype classifier's vote (``prototypes.py``): the
     cues are precise where they hit, the prototypes read the wordings no cue list foresaw. A vote of at
     least STRONG_VOTE also adds its value beside the cues' ("lamps" that "flicker" are fluorescent);
-    a value the brief negates is never added."""
+    a value the brief negates, or one a named fact vetoes (chain.yaml ``vetoes``), is never added."""
     said = {label.partition("=")[0] for label in found if label not in ruled_out}
+    vetoes = load_cues().get("vetoes") or {}
+    vetoed = {v for label in found if label not in ruled_out for v in vetoes.get(label, ())}
     for vote in classify(brief):
-        if (vote.field in said and vote.score < STRONG_VOTE) or vote.label in ruled_out:
+        if (vote.field in said and vote.score < STRONG_VOTE) or vote.label in ruled_out | vetoed:
             continue
         if vote.label not in found and overruled(vote.label, vote.phrase):
             continue

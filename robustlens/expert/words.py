@@ -53,6 +53,8 @@ _IRREGULAR = {
     "blurred": "blur",
     "blurring": "blur",
     "slid": "slid-verb",  # past tense of to slide: plates slid in are no microscope slides
+    "livery": "livery-noun",  # an airline's livery is no liver
+    "liveries": "livery-noun",
     "carried": "carry",
     "carries": "carry",
 }

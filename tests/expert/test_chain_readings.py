@@ -78,3 +78,29 @@ def test_a_plant_that_stands_somewhere_is_no_camera_stand() -> None:
     assert "fixed_mount" not in {c.condition for c in facts.conditions}
     facts = infer_chain(_brief("A webcam mounted on a stand over the tray.", ["glare"]))
     assert "fixed_mount" in {c.condition for c in facts.conditions}
+
+
+def test_words_that_only_look_like_a_place_or_a_page() -> None:
+    """An airline's livery is no liver (no body), solder paste printed through a stencil is no printed
+    page, and a ground vehicle's reversing camera is not flying, however like flying its load reads."""
+    livery = infer_chain(
+        _brief(
+            "A rugged camera on the tug's rear frame; most aircraft are in Snowbird Airlines livery.",
+            ["rain"],
+        )
+    )
+    assert "in_body" not in livery.scene
+    paste = infer_chain(
+        _brief("A colour camera above the stencil printer checks the paste print on each board.", ["glare"])
+    )
+    assert "print" not in paste.processing
+    tug = DomainBrief(
+        domain="plane-pushing tractor camera",
+        description="See people behind the tractor that pushes planes back.",
+        imaging_setup="A back-up camera on the tractor showing video in the cab.",
+        deployment_conditions=["heavy rain showers"],
+        labels=["person", "cone"],
+    )
+    facts = infer_chain(tug)
+    assert "vehicle_camera" in facts.sensor
+    assert "aerial" not in facts.scene and "orbit" not in facts.scene

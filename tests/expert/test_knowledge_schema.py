@@ -54,6 +54,11 @@ def test_every_condition_has_example_phrases() -> None:
         ),
         (CHAIN_PATH, lambda d: d["facts"]["light"].update(sonar=["sonar"]), "facts.light.sonar"),
         (CHAIN_PATH, lambda d: d["modality"].update(phone="sonar"), "modality.phone"),
+        (
+            CHAIN_PATH,
+            lambda d: d["vetoes"].update({"sensor=drone_camera": ["scene=moon"]}),
+            "vetoes.sensor=drone_camera",
+        ),
     ],
 )
 def test_a_broken_file_names_the_field(tmp_path: Path, source: Path, edit: object, field: str) -> None:
