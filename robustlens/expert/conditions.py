@@ -72,10 +72,18 @@ def match_conditions(
     items = {item: _clean(split_phrases(item)) for item in brief.deployment_conditions}
     readings = reread(items, readings, known=labels)  # where particles and water are; light beside dark
     if MOTION in labels:  # "people jump around", "the cow shifts her weight": a mover, in no example's words
-        moving = [c for c in clauses if c not in readings and says_it_moves(c)]
+        # a clause that states a movement in words beats a likeness to other conditions' examples
+        # ("the liquid is still swirling" only reads like water on the lens)
+        likeness = {c for c, hits in readings.items() if all(m.method == "semantic" for m in hits)}
+        moving = [c for c in clauses if (c not in readings or c in likeness) and says_it_moves(c)]
         better = best_primitives(moving) if moving else {}
         for clause in moving:  # unless a primitive's own words say it better ("flying grit pits the window")
-            if clause in better and load_physics().primitives[better[clause].label].link != "motion":
+            best = better.get(clause)
+            if (
+                best is not None
+                and load_physics().primitives[best.label].link != "motion"
+                and (clause not in likeness or best.method == "lexical")  # a likeness yields to words
+            ):
                 continue
             readings[clause] = [PhraseMatch(clause, MOTION, 1.0, "lexical", example=clause)]
     named: list[ConditionMatch] = []

@@ -53,6 +53,9 @@ _IRREGULAR = {
     "blurred": "blur",
     "blurring": "blur",
     "slid": "slid-verb",  # past tense of to slide: plates slid in are no microscope slides
+    "booking": "booking-noun",  # a ferry booking is no book (no page)
+    "bookings": "booking-noun",
+    "booked": "booking-noun",
     "livery": "livery-noun",  # an airline's livery is no liver
     "liveries": "livery-noun",
     "carried": "carry",

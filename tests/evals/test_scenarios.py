@@ -94,24 +94,20 @@ def test_missing_empty_duplicate_and_unknown_selection(tmp_path: Path) -> None:
 # (issue 12 is not resolved; its note gives each cause). Strict: a fix that makes one pass fails here
 # until it is removed from this list, so the list can only shrink.
 KNOWN_FAILING = {
-    "airport_pushback_tug_camera",
     "airport_stand_docking_camera",
     "aquarium_fish_id_kiosk",
     "bus_driver_fatigue_ir",
     "colposcopy_clinic",
     "deep_sea_lander_camera",
-    "ferry_ramp_plate_camera",
     "freight_manifest_fax_intake",
     "garage_package_camera",
     "glacier_timelapse",
     "gym_rep_counter_camera",
-    "hand_xray_bone_age",
     "hull_cleaning_crawler_camera",
     "lottery_ticket_reader",
     "marathon_finish_bib_camera",
     "paediatric_cardiac_mri",
     "plate_reader_well_camera",
-    "potato_sorting_belt",
     "record_sleeve_id_app",
     "salmon_ladder_fish_counter",
     "sandblasting_booth_camera",
@@ -119,13 +115,11 @@ KNOWN_FAILING = {
     "sea_turtle_beach_ir_camera",
     "slit_lamp_phone_adapter",
     "snow_crystal_microscope",
-    "solder_paste_inspection",
     "space_station_arm_camera",
     "sprayer_boom_row_camera",
     "swallow_study_fluoroscopy",
     "thermal_building_survey",
     "vet_dental_xray",
-    "vial_particle_inspection",
 }
 ACCEPTANCE = [
     pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="known offline-expert failure"))

@@ -81,8 +81,9 @@ def test_a_plant_that_stands_somewhere_is_no_camera_stand() -> None:
 
 
 def test_words_that_only_look_like_a_place_or_a_page() -> None:
-    """An airline's livery is no liver (no body), solder paste printed through a stencil is no printed
-    page, and a ground vehicle's reversing camera is not flying, however like flying its load reads."""
+    """An airline's livery is no liver (no body), a booking no book, solder paste printed through a
+    stencil is no printed page, and a ground vehicle's reversing camera is not flying, however like
+    flying its load reads."""
     livery = infer_chain(
         _brief(
             "A rugged camera on the tug's rear frame; most aircraft are in Snowbird Airlines livery.",
@@ -90,6 +91,10 @@ def test_words_that_only_look_like_a_place_or_a_page() -> None:
         )
     )
     assert "in_body" not in livery.scene
+    ferry = infer_chain(_brief("A camera on the ramp reads plates to match them to the bookings.", ["spray"]))
+    assert "page" not in ferry.scene
+    sorter = infer_chain(_brief("Two colour line cameras in a closed hood above a roller belt.", ["dust"]))
+    assert "industrial_camera" in sorter.sensor
     paste = infer_chain(
         _brief("A colour camera above the stencil printer checks the paste print on each board.", ["glare"])
     )

@@ -50,6 +50,10 @@ def test_lay_and_expert_words_for_one_effect_reach_the_same_primitive(
         ("pendulum motion of the suspended payload", "the pod swings and spins on its cable", "motion"),
         ("turbid water in the tank", "the tank water turns cloudy and milky", "water"),
         ("photon-starved frames with a high noise floor", "the frames look grainy", "low_snr"),
+        # a movement stated in words beats a likeness ("swirling" liquid only reads like water on a lens)
+        ("the vial contents are in motion during the exposure", "the liquid is still swirling", "motion"),
+        ("patient positioning varies", "small children don't keep the hand flat or straight", "orientation"),
+        ("non-uniform illumination", "daylight from the shed door lights one side", "uneven_light"),
     ],
 )
 def test_lay_and_expert_words_for_one_condition_name_the_same_condition(
