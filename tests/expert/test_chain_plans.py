@@ -75,15 +75,3 @@ def test_ultrasound_blurs_only_where_the_brief_says_something_moves() -> None:
     impossible = "physically impossible"
     assert any(impossible in r for r in critique(_spec("motion_blur"), still).reasons)
     assert not any(impossible in r for r in critique(_spec("motion_blur"), moving).reasons)
-
-
-def test_heat_shimmer_is_a_local_wavering_not_a_warped_sheet() -> None:
-    """Air that wavers with heat displaces the picture locally and softens it (elastic or a frosted-glass
-    smear), where a sheet's regular grid warp models nothing of it."""
-    waterhole = DomainBrief(
-        domain="wildlife monitoring",
-        imaging_setup="A fixed camera on a pole looks across the waterhole, the sky at the top of the frame.",
-        deployment_conditions=["heat shimmer over the water in the afternoon", "dust storms"],
-    )
-    names = [s.name for s in plan_from_brief(waterhole).specs]
-    assert {"elastic", "glass_blur"} & set(names) and "grid_distortion" not in names, names

@@ -93,6 +93,8 @@ def test_crumpled_goods_heat_shimmer_and_lamp_flare_reach_their_primitives() -> 
         ],
     )
     facts = infer_chain(border)
-    assert {"warp", "glare"} <= set(facts.condition_names()), facts.conditions
+    assert {"shimmer", "glare"} <= set(facts.condition_names()), facts.conditions
     names = _names(border)
-    assert "grid_distortion" in names and "glare" in names, names
+    # air wavering with heat displaces the picture locally and softens it: no sheet's grid warp
+    assert {"elastic", "glass_blur"} & set(names) and "grid_distortion" not in names, names
+    assert "glare" in names, names
