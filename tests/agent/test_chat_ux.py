@@ -53,6 +53,11 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_chat_commands_review_and_brief_roundtrip(tmp_path: Path, images: Path) -> None:
+    """The chat audits an open_clip model with a --checkpoint, so the rerun of its brief.yaml also
+    shows that `robustlens run` loads the brief's checkpoints (one real `run` serves both)."""
+    from tests.fixtures import tiny_checkpoint
+
+    ckpt = tiny_checkpoint("rl-tiny-a", tmp_path / "a.pt", seed=1)
     run = tmp_path / "r[/x]un"
     replies = [
         "textile [/x] line",  # domain, with rich markup that must print literally
@@ -82,8 +87,8 @@ def test_chat_commands_review_and_brief_roundtrip(tmp_path: Path, images: Path) 
         "",  # approve
     ]
     result = _cli(
-        "chat", "--out", str(run), "--data", str(images), "-m", "demo:textile",
-        "-j", "0", "--batch-size", "8",
+        "chat", "--out", str(run), "--data", str(images), "-m", "openclip:rl-tiny-a",
+        "--checkpoint", f"openclip:rl-tiny-a={ckpt}", "-j", "0", "--batch-size", "8",
         stdin="\n".join(replies) + "\n",
         cwd=tmp_path,
     )  # fmt: skip
@@ -122,14 +127,15 @@ def test_chat_commands_review_and_brief_roundtrip(tmp_path: Path, images: Path) 
     brief = yaml.safe_load((run / "brief.yaml").read_text())
     assert brief["domain"] == "textile production line"
     assert brief["deployment_conditions"] == [] and brief["labels"] == ["global", "local", "nominal"]
-    assert brief["models"] == ["demo:textile"] and brief["reference_model"] is None
+    assert brief["models"] == ["openclip:rl-tiny-a"] and brief["reference_model"] is None
+    assert brief["checkpoints"] == {"openclip:rl-tiny-a": str(ckpt)}
     assert brief["budget"]["severities"] == [1.0, 3.0] and brief["budget"]["max_images"] == 6
     assert brief["image_source"]["path"] == str(images.resolve())
     audit = json.loads((run / "result.json").read_text())
     assert audit["plan"]["severities"] == [1.0, 3.0] and len(audit["plan"]["specs"]) == 2
 
-    # the saved brief reruns with `robustlens run`; --json is one document on stdout; a gate trips
-    # (a real process: --json redirects stdout at the file-descriptor level)
+    # the saved brief reruns with `robustlens run` (with its checkpoint); --json is one document on
+    # stdout; a gate trips (a real process: --json redirects stdout at the file-descriptor level)
     rerun = _cli(
         "run", str(run / "brief.yaml"), "--out", str(tmp_path / "rerun"), "-j", "0", "--json",
         "--fail-on", "accuracy_drop>-1",
@@ -137,17 +143,27 @@ def test_chat_commands_review_and_brief_roundtrip(tmp_path: Path, images: Path) 
     )  # fmt: skip
     assert rerun.returncode == 1, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     doc = json.loads(rerun.stdout)
-    assert doc["models"] == ["demo:textile"] and doc["severities"] == [1.0, 3.0]
+    assert doc["models"] == ["openclip:rl-tiny-a"] and doc["severities"] == [1.0, 3.0]
     assert doc["ok"] is False and doc["gates"]["tripped"] and "gate tripped" in rerun.stderr
     assert Path(doc["report"]["html"]).is_file()
+    assert "Corruption plan (2 corruptions;" in rerun.stderr and "…" not in rerun.stderr  # 80 columns
     manifest = json.loads((tmp_path / "rerun" / "manifest.json").read_text())
     assert manifest["brief"]["domain"] == "textile production line"
+    assert manifest["identity"]["checkpoints"] == {"openclip:rl-tiny-a": str(ckpt)}  # the brief's
 
 
 # --------------------------------------------------------------------------- Ctrl-C and resume
 
 
-def test_ctrl_c_says_how_to_resume_and_resume_continues(tmp_path: Path) -> None:
+def test_ctrl_c_says_how_to_resume_and_resume_continues(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat is a real process interrupted by SIGINT; the resume runs the CLI's ``main``
+    in-process on a piped stdin (what it prints and its exit code are the point)."""
+    import io
+
+    from robustlens.cli import main
+
     run = tmp_path / "r[/x]un"
     proc = subprocess.Popen(
         [*CLI, "chat", "--out", str(run)],
@@ -171,12 +187,16 @@ def test_ctrl_c_says_how_to_resume_and_resume_continues(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert "kept in" in " ".join(err.split()) and f"robustlens chat --resume '{run}'" in err
 
-    resumed = _cli("chat", "--resume", str(run), stdin="weaving camera\n", cwd=tmp_path)
-    said = " ".join(resumed.stdout.split())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("weaving camera\n"))
+    capsys.readouterr()
+    code = main(["chat", "--resume", str(run)])
+    resumed = capsys.readouterr()
+    said = " ".join(resumed.out.split())
     assert "Describe the task" in said  # the pending question, asked again
     assert "How are the images captured?" in said  # and the chat went on
-    assert resumed.returncode == 1 and "Input ended" in resumed.stderr
-    assert "Traceback" not in resumed.stderr
+    assert code == 1 and "Input ended" in resumed.err, resumed.out[-2000:] + resumed.err
+    assert "Traceback" not in resumed.err
 
 
 def _asked_description(run: Path) -> bool:
@@ -402,28 +422,3 @@ def test_plan_review_commands() -> None:
     one = plan.model_copy(update={"specs": plan.specs[:1]})
     assert "only corruption left" in apply_review(one, brief, "drop fog")[2]
     assert "Not a review command" in apply_review(plan, brief, "please run")[2]
-
-
-# --------------------------------------------------------------------------- checkpoints in the brief
-
-
-def test_run_uses_the_briefs_checkpoints(tmp_path: Path, images: Path) -> None:
-    from tests.fixtures import tiny_checkpoint
-
-    ckpt = tiny_checkpoint("rl-tiny-a", tmp_path / "a.pt", seed=1)
-    brief = {
-        "domain": "textile line",
-        "labels": ["global defect", "local defect", "no defect"],
-        "image_source": {"kind": "class_folders", "path": str(images)},
-        "models": ["openclip:rl-tiny-a"],
-        "checkpoints": {"openclip:rl-tiny-a": str(ckpt)},
-        "budget": {"max_corruptions": 1, "severities": [1], "max_images": 6, "max_iterations": 0},
-    }
-    path = tmp_path / "brief.yaml"
-    path.write_text(yaml.safe_dump(brief))
-    result = _cli("run", str(path), "--out", str(tmp_path / "run"), "-j", "0", "--json")
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    assert json.loads(result.stdout)["models"] == ["openclip:rl-tiny-a"]
-    assert "Corruption plan (1 corruption;" in result.stderr and "…" not in result.stderr  # 80 columns
-    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert manifest["identity"]["checkpoints"] == {"openclip:rl-tiny-a": str(ckpt)}
