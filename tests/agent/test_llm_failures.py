@@ -197,6 +197,17 @@ def brief_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def one_spec_brief_file(brief_file: Path) -> Path:
+    """The brief with one corruption, for the real process: what it checks is the LLM calls' bound
+    and the stand-ins' labels, which one planned corruption shows as well as two."""
+    brief = yaml.safe_load(brief_file.read_text())
+    brief["budget"]["max_corruptions"] = 1
+    path = brief_file.with_name("one-spec-brief.yaml")
+    path.write_text(yaml.safe_dump(brief))
+    return path
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -293,11 +304,11 @@ def test_e2e_working_planner_and_junk_critic(
     assert "LLM critic failed" in " ".join(done.stdout.split())
 
 
-def test_e2e_a_never_answering_endpoint_is_bounded(brief_file: Path, tmp_path: Path) -> None:
+def test_e2e_a_never_answering_endpoint_is_bounded(one_spec_brief_file: Path, tmp_path: Path) -> None:
     """With --llm-timeout 1: two attempts of the first request, then every call fails fast. Only a
     hang (the subprocess limit) fails this test; it asserts no speed."""
     with ScriptedLLM({}, default=lambda route: hang()) as server:
-        done = _run(brief_file, tmp_path / "run", server.base_url, timeout=1)
+        done = _run(one_spec_brief_file, tmp_path / "run", server.base_url, timeout=1)
         sent = len(server.requests)
     result = _assert_stood_in(done, tmp_path / "run", planner=True)
     assert "timed out" in result["plan"]["planner"] and sent == 2
