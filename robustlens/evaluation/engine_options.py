@@ -121,15 +121,19 @@ def f16(x: np.ndarray) -> np.ndarray:
 
 
 def versions() -> dict[str, str]:
+    """Library versions for the manifest. open_clip's comes from its package metadata: importing it
+    only to read ``__version__`` pulls in torchvision and torch._dynamo (~5 s) in processes that never
+    build an open_clip model (a resumed finished run, a Ray driver)."""
+    from importlib.metadata import version
+
     import albumentations
     import numpy
-    import open_clip
 
     return {
         "robustlens": __version__,
         "python": sys.version.split()[0],
         "torch": torch.__version__,
-        "open_clip": open_clip.__version__,
+        "open_clip": version("open_clip_torch"),
         "albumentations": albumentations.__version__,
         "numpy": numpy.__version__,
     }
