@@ -95,6 +95,7 @@ def test_crumpled_goods_heat_shimmer_and_lamp_flare_reach_their_primitives() -> 
     facts = infer_chain(border)
     assert {"shimmer", "glare"} <= set(facts.condition_names()), facts.conditions
     names = _names(border)
-    # air wavering with heat displaces the picture locally and softens it: no sheet's grid warp
-    assert {"elastic", "glass_blur"} & set(names) and "grid_distortion" not in names, names
+    # air wavering with heat displaces the picture locally (elastic): no sheet's grid warp, and no
+    # frosted window either (that smear took the shimmer's place on a runway with rain on the windows)
+    assert "elastic" in names and not {"grid_distortion", "glass_blur"} & set(names), names
     assert "glare" in names, names
