@@ -25,6 +25,9 @@ CANDIDATES = 4  # hits per clause the vetting (``clauses.vet``) chooses from
 SECOND_MARGIN = 0.03  # a second semantic condition must score this close to the first
 LEXICAL_ONLY = 1.01  # a threshold no cosine reaches: lexical matching only
 MOTION = "motion"  # the condition of a deployment-condition clause that says something moves
+# Conditions read only from their own words: faded print is a state of ink ("faded", "worn print"),
+# and a likeness finds it in any clause about a printer or a print ("shaky printer" scored 0.59).
+WORDS_ONLY = frozenset({"faded_print"})
 
 
 def condition_clauses(brief: DomainBrief) -> list[str]:
@@ -54,6 +57,7 @@ def match_conditions(
     clauses = condition_clauses(brief)
     setup = [c for c in _clean(split_phrases(brief.imaging_setup)) if c not in clauses]
     matches = match_phrases(clauses, labels, threshold=CONDITION_THRESHOLD, top_k=CANDIDATES)
+    matches = [m for m in matches if m.method == "lexical" or m.label not in WORDS_ONLY]
     by_clause: dict[str, list[PhraseMatch]] = {}
     for m in matches:
         by_clause.setdefault(m.phrase, []).append(m)

@@ -72,6 +72,9 @@ def test_faded_print_is_ink_fading_and_webs_or_flour_on_the_window_are_deposits(
     )
     names = _names(passes)
     assert {"ink_fading", "contrast"} & set(names), names
+    # faded print is read from its own words only: a printer that shakes is vibration, no faded ink
+    printer = infer_chain(DomainBrief(domain="print farm", deployment_conditions=["shaky printer"]))
+    assert "faded_print" not in printer.condition_names(), printer.conditions
     for words in ("spiders spin webs over the lens", "flour settles on the camera's window"):
         facts = infer_chain(DomainBrief(domain="site camera", deployment_conditions=[words]))
         assert "dust" in facts.condition_names(), (words, facts.conditions)
