@@ -147,10 +147,21 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
         **{f: sorted(set(values[f])) for f in LIST_FIELDS},
         modality=values["modality"],
         sky_in_view=values["sky_in_view"],
-        conditions=[c for c in named if c.condition not in negated],
+        conditions=[c for c in named if c.condition not in negated and c.condition not in _unseen(values)],
         evidence=sorted(evidence, key=lambda e: e.fact),
         ruled_out=negated,
     )
+
+
+def _unseen(values: dict[str, Any]) -> set[str]:
+    """Conditions the chain cannot record (chain.yaml ``unseen``): room light in an ultrasound picture."""
+    out: set[str] = set()
+    for fact, conditions in (load_cues().get("unseen") or {}).items():
+        name, _, value = fact.partition("=")
+        have = values.get(name)
+        if have == value or (isinstance(have, list) and value in have):
+            out.update(conditions)
+    return out
 
 
 def _add_votes(
@@ -277,12 +288,14 @@ def _apply_implications(
 
 def _homonyms(brief: DomainBrief, cues: dict[str, Any]) -> dict[str, frozenset[str]]:
     """Fact label -> its cue words that mean something else in this brief (``chain.yaml`` ``homonyms``:
-    the brief has none of the fact's context words)."""
+    the brief has none of the fact's ``context`` words, or one of its ``unless`` words)."""
     text = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
     out: dict[str, frozenset[str]] = {}
     for label, entry in (cues.get("homonyms") or {}).items():
-        context = {"context": [str(w) for w in entry.get("context") or []]}
-        if not match_phrases(text, context, threshold=LEXICAL_ONLY):
+        context = [str(w) for w in entry.get("context") or []]
+        unless = [str(w) for w in entry.get("unless") or []]
+        missing = bool(context) and not match_phrases(text, {"context": context}, threshold=LEXICAL_ONLY)
+        if missing or (unless and match_phrases(text, {"unless": unless}, threshold=LEXICAL_ONLY)):
             out[str(label)] = frozenset(str(w).lower() for w in entry.get("words") or [])
     return out
 

@@ -8,10 +8,12 @@ the physical facts of the imaging chain) because the two are tuned and tested se
 
 from __future__ import annotations
 
+import dataclasses
+
 from robustlens.expert.clauses import best_primitives, vet
 from robustlens.expert.cues import _clean
 from robustlens.expert.facts import ConditionMatch
-from robustlens.expert.movers import says_it_moves
+from robustlens.expert.movers import denies_rest, says_it_moves
 from robustlens.expert.phrases import PhraseMatch, content_stems, match_phrases, split_phrases
 from robustlens.expert.physics import load_physics
 from robustlens.expert.rereading import reread
@@ -25,9 +27,6 @@ CANDIDATES = 4  # hits per clause the vetting (``clauses.vet``) chooses from
 SECOND_MARGIN = 0.03  # a second semantic condition must score this close to the first
 LEXICAL_ONLY = 1.01  # a threshold no cosine reaches: lexical matching only
 MOTION = "motion"  # the condition of a deployment-condition clause that says something moves
-# Conditions read only from their own words: faded print is a state of ink ("faded", "worn print"),
-# and a likeness finds it in any clause about a printer or a print ("shaky printer" scored 0.59).
-WORDS_ONLY = frozenset({"faded_print"})
 
 
 def condition_clauses(brief: DomainBrief) -> list[str]:
@@ -57,7 +56,13 @@ def match_conditions(
     clauses = condition_clauses(brief)
     setup = [c for c in _clean(split_phrases(brief.imaging_setup)) if c not in clauses]
     matches = match_phrases(clauses, labels, threshold=CONDITION_THRESHOLD, top_k=CANDIDATES)
-    matches = [m for m in matches if m.method == "lexical" or m.label not in WORDS_ONLY]
+    # knowledge.yaml `words_only`: e.g. faded print, which a likeness finds in "shaky printer"
+    words_only = _kb_words_only()
+    matches = [m for m in matches if m.method == "lexical" or m.label not in words_only]
+    # a denied rest is a movement: "patients who cannot hold their breath" rules out no breathing motion
+    matches = [
+        dataclasses.replace(m, negated=False) if m.negated and denies_rest(m.phrase) else m for m in matches
+    ]
     by_clause: dict[str, list[PhraseMatch]] = {}
     for m in matches:
         by_clause.setdefault(m.phrase, []).append(m)
@@ -120,3 +125,9 @@ def _kb_conditions() -> dict[str, list[str]]:
     from robustlens.expert.knowledge import load_knowledge
 
     return load_knowledge().conditions
+
+
+def _kb_words_only() -> frozenset[str]:
+    from robustlens.expert.knowledge import load_knowledge
+
+    return frozenset(load_knowledge().words_only)

@@ -79,13 +79,25 @@ def load_cues(path: str | None = None) -> dict[str, Any]:
         name, _, value = str(key).partition("=")
         if value not in (_allowed(name) or ()):
             raise _bad(file, f"homonyms: unknown fact {key!r}", f"homonyms.{key}")
-        if not isinstance(entry, dict) or not entry.get("words") or not entry.get("context"):
-            raise _bad(file, f"homonyms.{key}: give 'words' and 'context' lists", f"homonyms.{key}")
+        if (
+            not isinstance(entry, dict)
+            or not entry.get("words")
+            or not (entry.get("context") or entry.get("unless"))
+        ):
+            raise _bad(
+                file, f"homonyms.{key}: give 'words' and 'context' or 'unless' lists", f"homonyms.{key}"
+            )
     for key, vetoed in (data.get("vetoes") or {}).items():
         for fact in (key, *(vetoed if isinstance(vetoed, list) else [None])):
             name, _, value = str(fact).partition("=")
             if value not in (_allowed(name) or ()):
                 raise _bad(file, f"vetoes: unknown fact {fact!r}", f"vetoes.{key}")
+    for key, unseen in (data.get("unseen") or {}).items():
+        name, _, value = str(key).partition("=")
+        if value not in (_allowed(name) or ()) or not all(isinstance(c, str) for c in unseen or []):
+            raise _bad(
+                file, f"unseen: give a known fact and a list of conditions, not {key!r}", f"unseen.{key}"
+            )
     for sensor, modality in (data.get("modality") or {}).items():
         if sensor not in (_allowed("sensor") or ()) or modality not in (_allowed("modality") or ()):
             raise _bad(file, f"modality: unknown {sensor!r} -> {modality!r}", f"modality.{sensor}")

@@ -156,6 +156,10 @@ QUESTION_FIELDS = (
 class Knowledge(Model):
     version: int = 1
     conditions: dict[str, list[str]] = Field(description="canonical condition -> recognising phrases")
+    words_only: list[str] = Field(
+        default_factory=list,
+        description="conditions read only from their own words, never by a likeness to them",
+    )
     domains: list[Domain] = Field(min_length=1)
     questions: list[Question] = Field(min_length=1)
 
@@ -175,6 +179,9 @@ class Knowledge(Model):
                         f"domain {d.name!r}: keyword {kw!r} also belongs to {owner[kw]!r}; make it a hint"
                     )
             errors += [f"domain {d.name!r}: {e}" for e in _domain_errors(d, self.conditions)]
+        errors += [
+            f"words_only: unknown condition {c!r}" for c in self.words_only if c not in self.conditions
+        ]
         fields = [q.field for q in self.questions]
         if sorted(fields) != sorted(QUESTION_FIELDS):
             errors.append(

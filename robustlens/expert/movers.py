@@ -83,6 +83,14 @@ def _lamp(word: str) -> bool:
     return word.endswith(("light", "lights")) and not word.endswith(("flight", "flights"))
 
 
+def denies_rest(clause: str) -> bool:
+    """Whether the clause's negation denies rest ("patients who cannot hold their breath", "won't keep
+    still"): that states a movement, so the conditions it names are not ruled out."""
+    ws = words(clause)
+    negation = negation_at(ws, compound_positions(clause))
+    return negation is not None and bool({stem(w) for w in ws[negation + 1 :]} & _lists()["rest"])
+
+
 def says_it_moves(clause: str) -> bool:
     """Whether ``clause`` states that something moves ("people jump around", "the cow shifts her weight"),
     not a noun phrase that opens with a motion word ("flying saucers", "sliding doors")."""

@@ -197,6 +197,7 @@ def plan_from_brief(brief: DomainBrief) -> CorruptionPlan:
         "(the physics of its chain): "
         + (", ".join(sorted(a.excluded)) or "none")
         + "."
+        + _left_out(a, chosen, brief.budget.max_corruptions)
         + (
             " Named but not modelled (no corruption in the catalogue matches it): "
             + ", ".join(repr(item) for item in a.unmatched)
@@ -210,6 +211,24 @@ def plan_from_brief(brief: DomainBrief) -> CorruptionPlan:
     )
     compile_plan(plan)  # a plan that cannot run must never leave here
     return plan
+
+
+def _left_out(a: Analysis, chosen: list[Candidate], budget: int) -> str:
+    """The named conditions the chain could model but the budget left without a spec, so a user who
+    listed more conditions than ``max_corruptions`` sees what a larger budget would add."""
+    out = [
+        f"{cond.replace('_', ' ')} ('{m.phrase}')"
+        for cond in a.named
+        if not any(serves(c, cond) for c in chosen) and any(serves(c, cond) for c in a.candidates.values())
+        for m in [next(m for m in a.facts.conditions if m.condition == cond)]
+    ]
+    if not out:
+        return ""
+    return (
+        f" Named but left out for the budget of {budget} (raise budget.max_corruptions to plan them): "
+        + ", ".join(out)
+        + "."
+    )
 
 
 def cap_of(a: Analysis, name: str) -> float:

@@ -11,6 +11,8 @@ The condition matcher reads words; two physical distinctions need the rest of th
   on") move an airborne reading to its deposit partner, and an item with
   both names both effects, so each gets its own pick (issue 12: dust in the air and on the window are
   two corruptions). A bare "cloud" beside such a medium is the medium's cloud, not the sky's.
+- **A cloudy liquid.** "Cloudy" beside a liquid ("the saline turns pink and cloudy") is turbidity in the
+  fluid, which veils the view as water does (``water``), not the sky's clouds.
 - **Light and darkness side by side.** "Dark" means night only when the whole scene is dark. A clause
   that calls one part of the view dark ("the back of the shelf is black", "dark areas across the
   floor") describes light that varies across the field (uneven
@@ -47,7 +49,7 @@ def _lists() -> dict[str, frozenset[str]]:
     written: ``_air_words``) decide where particles and water are; dark, bright, part-of-the-view,
     exposure and time words read light beside dark."""
     lists: dict[str, Any] = load_cues().get("reread") or {}
-    keys = ("surface", "dark", "bright", "part", "exposure", "time")
+    keys = ("surface", "dark", "bright", "part", "exposure", "time", "liquid")
     return {key: frozenset(stem(w) for p in lists.get(key) or [] for w in p.split()) for key in keys}
 
 
@@ -148,6 +150,19 @@ def _light(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
         return
 
 
+def _liquid(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
+    """A cloudy liquid is turbid: "the saline turns cloudy" scatters light in the fluid (water), not the sky's
+    clouds, unless the item names the sky."""
+    ws, stems = _stemmed(" ".join(item))
+    if not stems & _lists()["liquid"] or {"sky", "skies"} & set(ws):
+        return
+    for clause in item:
+        hits = readings.get(clause, [])
+        if any(m.label == "clouds" for m in hits):
+            moved = [dataclasses.replace(m, label="water") if m.label == "clouds" else m for m in hits]
+            readings[clause] = list({m.label: m for m in reversed(moved)}.values())[::-1]
+
+
 def reread(
     items: Mapping[str, Sequence[str]], readings: Mapping[str, list[PhraseMatch]], known: Collection[str]
 ) -> dict[str, list[PhraseMatch]]:
@@ -158,4 +173,5 @@ def reread(
     for clauses in items.values():
         _place(clauses, out)
         _light(clauses, out)
+        _liquid(clauses, out)
     return {c: kept for c, ms in out.items() if (kept := [m for m in ms if m.label in known])}

@@ -30,7 +30,7 @@ def _named(item: str) -> set[str]:
     ("item", "meant", "not_meant"),
     [
         ("powder clouds fill the mixing room", {"haze"}, {"dust", "clouds"}),  # in the air, not the sky's
-        ("steam condenses on the camera window", {"lens_water"}, {"fog"}),  # on the glass, not in the air
+        ("steam condenses on the camera window", {"misted"}, {"fog"}),  # a film on the glass, not in the air
         ("flour powder fills the bakery and coats the lens", {"haze", "dust"}, set()),  # both places
         ("salt dries on the lens and leaves it cloudy", {"dust"}, {"haze"}),  # a cloudy window is no cloud
         ("exhaust fumes drift across the loading bay", {"haze"}, {"motion"}),
