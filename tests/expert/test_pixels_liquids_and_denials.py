@@ -14,10 +14,7 @@ from robustlens.expert.chain import infer_chain
 from robustlens.expert.knowledge import Knowledge, load_knowledge
 from robustlens.expert.planner import plan_from_brief
 from robustlens.schemas import DomainBrief
-
-
-def _names(brief: DomainBrief) -> list[str]:
-    return [s.name for s in plan_from_brief(brief).specs]
+from tests.expert.planned import planned_names as _names
 
 
 def _conditions(brief: DomainBrief) -> tuple[set[str], list[str]]:

@@ -6,6 +6,7 @@ from robustlens.expert.critic import critique
 from robustlens.expert.direct import direct_matches
 from robustlens.expert.planner import analyse, plan_from_brief
 from robustlens.schemas import Budget, DomainBrief
+from tests.expert.planned import planned_names as _names
 
 LABELS = DomainBrief(
     domain="shelf label reader",
@@ -14,10 +15,6 @@ LABELS = DomainBrief(
     deployment_conditions=["rainbow edges around the printed digits"],
     budget=Budget(max_corruptions=4),
 )
-
-
-def _names(brief: DomainBrief) -> list[str]:
-    return [s.name for s in plan_from_brief(brief).specs]
 
 
 def test_a_condition_no_knowledge_base_entry_knows_is_matched_to_a_primitive() -> None:

@@ -10,6 +10,7 @@ from robustlens.expert.critic import critique
 from robustlens.expert.physics import load_physics
 from robustlens.expert.planner import analyse, plan_from_brief
 from robustlens.schemas import Budget, CorruptionSpec, DomainBrief, PrimitiveCall
+from tests.expert.planned import planned_names as _names
 
 COLOUR = {"chromatic_aberration", "white_balance", "saturate", "stain_variation", "iso_noise"}
 VISIBLE_LIGHT = {"low_light", "underexposure", "shot_noise"}
@@ -21,10 +22,6 @@ SWITCHGEAR = DomainBrief(
     deployment_conditions=["cabinet doors cast reflections of warm bodies", "lugs are sometimes tiny"],
     chain={"sensor": ["thermal"], "scene": ["indoor"], "moving": ["camera"]},
 )
-
-
-def _names(brief: DomainBrief) -> list[str]:
-    return [s.name for s in plan_from_brief(brief).specs]
 
 
 def _spec(name: str) -> CorruptionSpec:

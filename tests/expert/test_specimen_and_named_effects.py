@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from robustlens.expert.chain import infer_chain
 from robustlens.expert.critic import critique
-from robustlens.expert.planner import analyse, cap_of, plan_from_brief
+from robustlens.expert.planner import analyse, cap_of
 from robustlens.schemas import CorruptionSpec, DomainBrief, PrimitiveCall
-
-
-def _names(brief: DomainBrief) -> list[str]:
-    return [s.name for s in plan_from_brief(brief).specs]
+from tests.expert.planned import planned_names as _names
 
 
 def _spec(name: str) -> CorruptionSpec:

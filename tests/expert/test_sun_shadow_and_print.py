@@ -5,14 +5,10 @@ print is ink fading, and silk or flour on the window is a deposit."""
 from __future__ import annotations
 
 from robustlens.expert.chain import infer_chain
-from robustlens.expert.planner import plan_from_brief
 from robustlens.schemas import DomainBrief
+from tests.expert.planned import planned_names as _names
 
 _POLE = "A pole camera looks across the waterhole, the horizon and sky at the top of the frame."
-
-
-def _names(brief: DomainBrief) -> list[str]:
-    return [s.name for s in plan_from_brief(brief).specs]
 
 
 def test_a_machines_own_shadow_is_a_cast_shadow_even_where_the_scene_is_not_named() -> None:
