@@ -24,7 +24,7 @@ demo: $(STAMP)
 # One worker per core, up to 4, each taking whole files (module fixtures are built once); plain
 # `pytest` still runs everything in one process.
 test: $(STAMP) browser typecheck
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=15
 
 # Headless Chromium (Debian's package) for the HTML report tests; playwright drives it, never downloads one.
 browser:

@@ -96,9 +96,10 @@ def _lexical_hit(
             continue
         used, pos = [start], start
         for k, stem_ in enumerate(want[1:], start=1):
-            gap = 0 if example[k].group == example[k - 1].group else MAX_GAP
-            nxt = _next_hit(clause, pos, stem_, gap, names)
-            if nxt is None:
+            joined = example[k].group == example[k - 1].group
+            nxt = _next_hit(clause, pos, stem_, 0 if joined else MAX_GAP, names)
+            # a hyphenated example's words stand side by side ("back-lit" is not "back from the light")
+            if nxt is None or (joined and clause[nxt].pos != clause[pos].pos + 1):
                 break
             used.append(nxt)
             pos = nxt

@@ -106,7 +106,6 @@ KNOWN_FAILING = {
     "gym_rep_counter_camera",
     "hull_cleaning_crawler_camera",
     "lottery_ticket_reader",
-    "marathon_finish_bib_camera",
     "mountain_hut_door_counter",
     "nail_fungus_phone_check",
     "oyster_reef_drop_camera",

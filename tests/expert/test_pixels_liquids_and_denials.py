@@ -213,3 +213,18 @@ def test_a_plan_says_which_named_conditions_its_budget_left_out() -> None:
     assert "left out for the budget of 2" in notes, notes
     roomy = many.model_copy(update={"budget": many.budget.model_copy(update={"max_corruptions": 8})})
     assert "left out for the budget" not in plan_from_brief(roomy).notes
+
+
+def test_a_hyphenated_example_needs_its_words_side_by_side_and_sprinters_move() -> None:
+    from robustlens.expert.phrases import match_phrases
+
+    examples = {"backlight": ["back-lit"]}
+    assert not match_phrases(["wet tissue throws reflections back from the light"], examples, threshold=1.01)
+    assert match_phrases(["a back-lit doorway"], examples, threshold=1.01)
+    finish = DomainBrief(
+        domain="race finish camera",
+        imaging_setup="A camera on the finish gantry.",
+        deployment_conditions=["runners sprint through the frame"],
+    )
+    assert "motion" in _conditions(finish)[0]
+    assert "motion_blur" in _names(finish)
