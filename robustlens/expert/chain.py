@@ -143,11 +143,12 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     _apply_modality_words(values, evidence, clauses, cues)
     _apply_user(values, evidence, brief.chain)
     named, negated = match_conditions(brief, conditions)
+    unseen = _unseen(values)
     return ChainFacts(
         **{f: sorted(set(values[f])) for f in LIST_FIELDS},
         modality=values["modality"],
         sky_in_view=values["sky_in_view"],
-        conditions=[c for c in named if c.condition not in negated and c.condition not in _unseen(values)],
+        conditions=[c for c in named if c.condition not in negated and c.condition not in unseen],
         evidence=sorted(evidence, key=lambda e: e.fact),
         ruled_out=negated,
     )

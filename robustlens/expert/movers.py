@@ -58,7 +58,7 @@ def movers(clauses: list[str]) -> list[tuple[str, str]]:
         negation = negation_at(ws, compound_positions(clause))
         if negation is not None:
             # a denied rest is motion: "can't stand still", "cars don't stop properly", "never stops"
-            if set(stems[negation + 1 :]) & lists["rest"] and not idle:
+            if _rest_after(stems, negation) and not idle:
                 out.append(("camera" if set(stems[:negation]) & lists["carriers"] else "subject", clause))
             continue
         verb = next(
@@ -88,7 +88,12 @@ def denies_rest(clause: str) -> bool:
     still"): that states a movement, so the conditions it names are not ruled out."""
     ws = words(clause)
     negation = negation_at(ws, compound_positions(clause))
-    return negation is not None and bool({stem(w) for w in ws[negation + 1 :]} & _lists()["rest"])
+    return negation is not None and _rest_after([stem(w) for w in ws], negation)
+
+
+def _rest_after(stems: list[str], negation: int) -> bool:
+    """A rest word ("still", "stop", "breath") after the negation cue: the clause denies rest."""
+    return bool(set(stems[negation + 1 :]) & _lists()["rest"])
 
 
 def says_it_moves(clause: str) -> bool:

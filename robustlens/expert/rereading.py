@@ -109,10 +109,7 @@ def _place(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
         # "a cloud of steam" is the steam's, not the sky's
         if any(m.label in MEDIA for m in out) and "sky" not in words(clause):
             out = [m for m in out if m.label != "clouds"]
-        unique: dict[str, PhraseMatch] = {}
-        for m in out:
-            unique.setdefault(m.label, m)
-        readings[clause] = list(unique.values())
+        readings[clause] = _one_per_condition(out)
 
 
 def _light(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
@@ -160,7 +157,15 @@ def _liquid(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None
         hits = readings.get(clause, [])
         if any(m.label == "clouds" for m in hits):
             moved = [dataclasses.replace(m, label="water") if m.label == "clouds" else m for m in hits]
-            readings[clause] = list({m.label: m for m in reversed(moved)}.values())[::-1]
+            readings[clause] = _one_per_condition(moved)
+
+
+def _one_per_condition(hits: list[PhraseMatch]) -> list[PhraseMatch]:
+    """The first reading of each condition, in order (a re-reading can name one condition twice)."""
+    unique: dict[str, PhraseMatch] = {}
+    for m in hits:
+        unique.setdefault(m.label, m)
+    return list(unique.values())
 
 
 def reread(
