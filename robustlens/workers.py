@@ -14,12 +14,15 @@ entry point with ``if __name__ == "__main__":`` (the fork server imports the mai
 
 from __future__ import annotations
 
+import atexit
 import io
 import multiprocessing
 import os
 import pickle
 import pickletools
+import signal
 import sys
+import time
 from collections.abc import Sequence
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
@@ -45,7 +48,31 @@ def worker_context(*payload: object, modules: Sequence[str] = ()) -> BaseContext
         preload += [m for m in pickled_modules(obj) if m not in preload]
     ctx.set_forkserver_preload(preload)
     forkserver.ensure_running()
+    atexit.unregister(stop_fork_server)  # registered once, however many pools a run starts
+    atexit.register(stop_fork_server)
     return ctx
+
+
+def stop_fork_server() -> None:
+    """Ends the fork server when robustlens's process exits.
+
+    The server inherits the process's stdout and stderr and only notices its parent is gone once it
+    has imported everything it preloads. A command that ends first (a clear error, a short run) would
+    otherwise leave its pipe open for that long: ``robustlens eval ... | tee log`` seems to hang
+    seconds after the command is done, and so does a caller waiting for the output to end. At exit
+    the server has no work left (pools and DataLoader workers are shut down before interpreter exit).
+    """
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(500):  # reaped before this process ends (at most 5 s; SIGTERM ends it at once)
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                break
+            time.sleep(0.01)
+    except OSError:  # gone already, or reaped elsewhere
+        pass
 
 
 def pickled_modules(obj: object) -> list[str]:

@@ -172,3 +172,27 @@ def test_cpu_sharing_knobs_leave_cores_to_the_encoder(monkeypatch: pytest.Monkey
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip() == "7"  # a niced worker yields a contended core to the encoder
+
+
+EXITS_EARLY = """
+from multiprocessing import forkserver
+from robustlens.workers import worker_context
+
+worker_context(modules=("open_clip.transform",))  # as `eval` does before a model check can fail
+print(forkserver._forkserver._forkserver_pid, flush=True)
+"""
+
+
+def test_the_fork_server_ends_with_the_process_that_started_it(tmp_path: Path) -> None:
+    """A command that exits while the fork server still imports its preload (a clear error right after
+    start) must end the server too: it holds the command's stdout and stderr, so a caller reading the
+    output to its end (``| tee``, ``subprocess.run``) would wait for the server's imports."""
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    with open(tmp_path / "out", "w") as out:
+        proc = subprocess.Popen([sys.executable, "-c", EXITS_EARLY], stdout=out, stderr=out, env=env)
+        assert proc.wait(timeout=120) == 0, (tmp_path / "out").read_text()
+    text = (tmp_path / "out").read_text()
+    assert "Traceback" not in text, text
+    status = Path(f"/proc/{int(text.split()[0])}/status")
+    state = status.read_text().split("State:")[1].split()[0] if status.exists() else "gone"
+    assert state in ("gone", "Z"), f"the fork server outlived the process that started it ({state})"
