@@ -49,11 +49,11 @@ def worker_context(*payload: object, modules: Sequence[str] = ()) -> BaseContext
     ctx.set_forkserver_preload(preload)
     forkserver.ensure_running()
     atexit.unregister(stop_fork_server)  # registered once, however many pools a run starts
-    atexit.register(stop_fork_server)
+    atexit.register(stop_fork_server, os.getpid())
     return ctx
 
 
-def stop_fork_server() -> None:
+def stop_fork_server(owner: int) -> None:
     """Ends the fork server when robustlens's process exits.
 
     The server inherits the process's stdout and stderr and only notices its parent is gone once it
@@ -61,9 +61,10 @@ def stop_fork_server() -> None:
     otherwise leave its pipe open for that long: ``robustlens eval ... | tee log`` seems to hang
     seconds after the command is done, and so does a caller waiting for the output to end. At exit
     the server has no work left (pools and DataLoader workers are shut down before interpreter exit).
+    Only ``owner``, the process that started the server, stops it (not a child forked from it).
     """
     pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
-    if pid is None:
+    if pid is None or os.getpid() != owner:
         return
     try:
         os.kill(pid, signal.SIGTERM)

@@ -178,8 +178,16 @@ EXITS_EARLY = """
 from multiprocessing import forkserver
 from robustlens.workers import worker_context
 
+import os, sys
+
 worker_context(modules=("open_clip.transform",))  # as `eval` does before a model check can fail
-print(forkserver._forkserver._forkserver_pid, flush=True)
+server = forkserver._forkserver._forkserver_pid
+child = os.fork()
+if child == 0:
+    sys.exit(0)  # a plain forked child's exit runs atexit too, and must leave its parent's server alone
+os.waitpid(child, 0)
+assert os.waitpid(server, os.WNOHANG) == (0, 0), "a forked child stopped the fork server"
+print(server, flush=True)
 """
 
 
