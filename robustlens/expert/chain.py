@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from robustlens.errors import UserInputError, did_you_mean
+from robustlens.expert.clauses import denied as denied_in
 from robustlens.expert.colours import monochrome
 from robustlens.expert.conditions import LEXICAL_ONLY, condition_clauses, match_conditions
 from robustlens.expert.cues import (
@@ -35,6 +36,7 @@ from robustlens.expert.facts import ChainFacts, Evidence
 from robustlens.expert.movers import movers
 from robustlens.expert.phrases import match_phrases, split_phrases
 from robustlens.expert.prototypes import classify
+from robustlens.expert.senses import LIKENESS, described_elsewhere, destination, homonym_words
 from robustlens.schemas import DomainBrief
 
 __all__ = ["CHAIN_PATH", "brief_clauses", "condition_clauses", "infer_chain", "load_cues", "match_conditions"]
@@ -92,7 +94,7 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     for clause in monochrome(clauses):  # read in place: "black-and-white cows" are no mono camera
         found.setdefault("colour=mono", []).append(clause)
         methods.setdefault("colour=mono", "lexical")
-    homonyms = _homonyms(brief, cues)
+    homonyms = homonym_words(brief, cues)
     camera = any(
         not m.negated
         for m in match_phrases(clauses, {"camera": cues.get("camera_words") or []}, threshold=LEXICAL_ONLY)
@@ -100,20 +102,30 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     # a clause that names its device in so many words has named it: no rival from a likeness
     said_in = {(m.phrase, m.label.partition("=")[0]) for m in matches if m.method == "lexical"}
     for m in matches:
-        if m.example.lower() in homonyms.get(m.label, ()):
+        if m.example.lower() in homonyms.get(m.label, ()) or (
+            m.method == "semantic" and LIKENESS in homonyms.get(m.label, ())
+        ):
             continue  # "dry powder slides": no microscope slide without a microscope's world
         if m.method == "semantic" and _overruled(m.label, m.phrase, said_in, camera):
             continue
-        if m.negated:
+        if m.label == "scene=indoor" and destination(m.phrase, m.example):
+            continue  # "video to the control room": where it is watched, not where the camera is
+        if m.negated or (m.method == "lexical" and denied_in(m.phrase, m)):  # "the sky is never in view"
             denied[m.label] = denied.get(m.label, 0) + 1
             continue
         found.setdefault(m.label, []).append(m.phrase)
         methods.setdefault(m.label, m.method)
+    described_elsewhere(found, brief, setup, cues)
     # a negation rules a fact out unless the brief asserts it more often than it denies it
     # (a stray "none" in a list of class names must not delete the modality named twice elsewhere)
     ruled_out = {label for label, n in denied.items() if n >= len(found.get(label, []))}
+    void = {label for label, words in homonyms.items() if LIKENESS in words}  # no vote without its world
     _add_votes(
-        brief, found, methods, ruled_out, lambda label, phrase: _overruled(label, phrase, said_in, camera)
+        brief,
+        found,
+        methods,
+        ruled_out | void,
+        lambda label, phrase: _overruled(label, phrase, said_in, camera),
     )
     values: dict[str, Any] = {f: [] for f in LIST_FIELDS}
     values["modality"] = None
@@ -285,20 +297,6 @@ def _apply_implications(
         evidence.append(
             Evidence(fact="sky_in_view=false", phrases=_phrases_for(evidence, "scene="), method="default")
         )
-
-
-def _homonyms(brief: DomainBrief, cues: dict[str, Any]) -> dict[str, frozenset[str]]:
-    """Fact label -> its cue words that mean something else in this brief (``chain.yaml`` ``homonyms``:
-    the brief has none of the fact's ``context`` words, or one of its ``unless`` words)."""
-    text = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
-    out: dict[str, frozenset[str]] = {}
-    for label, entry in (cues.get("homonyms") or {}).items():
-        context = [str(w) for w in entry.get("context") or []]
-        unless = [str(w) for w in entry.get("unless") or []]
-        missing = bool(context) and not match_phrases(text, {"context": context}, threshold=LEXICAL_ONLY)
-        if missing or (unless and match_phrases(text, {"unless": unless}, threshold=LEXICAL_ONLY)):
-            out[str(label)] = frozenset(str(w).lower() for w in entry.get("words") or [])
-    return out
 
 
 def _apply_recapture(

@@ -46,7 +46,7 @@ PRIMITIVE_FLOOR = 0.45  # a primitive's description must match at least this wel
 EXISTENCE = content_stems(
     "occur occurs happen happens exist exists appear appears reach reaches fall falls problem issue "
     "ever here there area region climate place site location country town city altitude elevation do does "
-    "did will would"
+    "did will would visible seen view frame frames shot"
 )
 NEGATION_STEMS = content_stems(" ".join(sorted(NEGATIONS)))
 THIN = 0.8  # a semantic hit on a clause with one telling word ("get light") must be this close
@@ -55,7 +55,7 @@ GENERIC = frozenset(
     content_stems(
         "get gets got make makes made take taken go goes come comes look looks become be have has "
         "picture pictures image images photo photos camera cameras thing things bit little slightly "
-        "always sometimes often part parts one some"
+        "always sometimes often part parts one some so"
     )
 )
 
@@ -110,7 +110,7 @@ def vet(
         elif _fragment(clause, m.example) or (len(content_stems(clause) - GENERIC) <= 1 and m.score < THIN):
             continue  # "small" is not "small object", "get light" not "coloured light"
         kept.append(m)
-    if kept and _denied(clause, kept[0]):
+    if kept and denied(clause, kept[0]):
         kept = [dataclasses.replace(kept[0], negated=True)]
     if primitive is not None and primitive.method == "lexical" and _size(primitive) > 1:
         # the effect named by its own name ("motion blur"): a word of that name is no second condition
@@ -129,10 +129,11 @@ def vet(
     return [] if closer and len(semantic) == len(kept) else kept
 
 
-def _denied(clause: str, m: PhraseMatch) -> bool:
-    """A clause that only says the condition does not happen ("snow does not occur in this climate",
-    "rain never reaches here"): a negation cue and, beside the condition's words, only words of being,
-    happening or place. The matcher reads a cue only before the condition's words."""
+def denied(clause: str, m: PhraseMatch) -> bool:
+    """A clause that only says the condition (or fact) does not hold ("snow does not occur in this
+    climate", "rain never reaches here", "the sky is never in the picture"): a negation cue and,
+    beside the condition's words, only words of being, happening, place or view. The matcher reads a
+    cue only before the condition's words."""
     words = set(phrases_words(clause))
     if m.negated or not words & NEGATIONS:
         return False

@@ -40,6 +40,7 @@ def load_cues(path: str | None = None) -> dict[str, Any]:
         "neighbour_heads",
         "night_only",
         "sky_directions",
+        "sent_verbs",
     )
     for key in lists:
         if not all(isinstance(p, str) for p in data.get(key) or []):
@@ -81,11 +82,13 @@ def load_cues(path: str | None = None) -> dict[str, Any]:
             raise _bad(file, f"homonyms: unknown fact {key!r}", f"homonyms.{key}")
         if (
             not isinstance(entry, dict)
-            or not entry.get("words")
+            or not (entry.get("words") or entry.get("likeness") is True)
             or not (entry.get("context") or entry.get("unless"))
         ):
             raise _bad(
-                file, f"homonyms.{key}: give 'words' and 'context' or 'unless' lists", f"homonyms.{key}"
+                file,
+                f"homonyms.{key}: give 'words' (or 'likeness: true') and 'context' or 'unless' lists",
+                f"homonyms.{key}",
             )
     for key, vetoed in (data.get("vetoes") or {}).items():
         for fact in (key, *(vetoed if isinstance(vetoed, list) else [None])):

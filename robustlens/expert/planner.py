@@ -32,7 +32,7 @@ from robustlens.expert.facts import ChainFacts
 from robustlens.expert.knowledge import GENERIC, Domain, domain_for
 from robustlens.expert.knowledge import Unsuitable as Objection
 from robustlens.expert.physics import Producer, excluding, holds, load_physics, producing
-from robustlens.expert.quantities import MotionBound, motion_bound, severity_for
+from robustlens.expert.quantities import MotionBound, motion_bound, severity_at, severity_for, tilt
 from robustlens.expert.selection import Candidate, select, serves
 from robustlens.schemas import CorruptionPlan, CorruptionSpec, DomainBrief, PrimitiveCall
 
@@ -42,6 +42,7 @@ MILD = re.compile(r"\b(?:slightly|a bit|a little|somewhat|mildly|minor|a few deg
 MILD_CAP = 2.0  # severity-5 bound of a primitive whose conditions the user calls mild
 SAID = "said:"  # a need that is the user's own words (a named condition matched to the primitive itself)
 BLUR_LENGTH = {"motion_blur": "length", "vibration_blur": "amplitude"}  # pixels of motion per exposure
+TILT_ANGLE = {"rotation": "angle", "scan_skew": "angle"}  # degrees of a stated tilt
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Analysis:
     conflict: str | None = None  # the chain's primitive (or modality) the domain prior contradicts
     direct: list[DirectMatch] = field(default_factory=list)  # named conditions no KB condition covers
     motion: MotionBound | None = None  # the blur the brief's stated speed / exposure / pixels allow
+    tilt: float | None = None  # the largest tilt the brief states, in degrees
     unmatched: list[str] = field(default_factory=list)  # named conditions no condition or primitive models
 
     @property
@@ -85,6 +87,7 @@ def _analyse(key: str) -> Analysis:
     a = Analysis(brief, facts, domain, confidence, named)
     said = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
     a.motion = motion_bound(". ".join(said))
+    a.tilt = tilt(". ".join(said))
     physics = load_physics()
     names = set(named)
     a.conflict = _conflict(a, physics.primitives, names)
@@ -243,16 +246,22 @@ def cap_of(a: Analysis, name: str) -> float:
         if c is not None and _mild(a, c):
             limits.append(MILD_CAP)
         if (quantity := _quantity_cap(a, name)) is not None:
+            if name in TILT_ANGLE:  # the user's own stated tilt ("skewed by up to 4 degrees") is the bound
+                return quantity
             limits.append(quantity)
         bound = min([bound, *limits])
     return float(LADDER_STEPS) if bound is None else bound
 
 
 def _quantity_cap(a: Analysis, name: str) -> float | None:
-    """The severity bound the brief's own quantities give a motion blur (``quantities.py``)."""
-    if a.motion is None or name not in BLUR_LENGTH or name not in REGISTRY:
+    """The severity bound the brief's own quantities give a motion blur or a tilt (``quantities.py``)."""
+    if name not in REGISTRY:
         return None
-    return severity_for(a.motion, list(REGISTRY[name].ladder_values(BLUR_LENGTH[name])))
+    if a.motion is not None and name in BLUR_LENGTH:
+        return severity_for(a.motion, list(REGISTRY[name].ladder_values(BLUR_LENGTH[name])))
+    if a.tilt is not None and name in TILT_ANGLE:
+        return severity_at(a.tilt, list(REGISTRY[name].ladder_values(TILT_ANGLE[name])))
+    return None
 
 
 def _mild(a: Analysis, c: Candidate) -> bool:
@@ -287,8 +296,13 @@ def make_spec(a: Analysis, c: Candidate) -> CorruptionSpec:
             f" Its ladder is capped: its severity 5 is the default ladder's severity {cap:g}, the strongest"
             " level plausible here (severities of this spec count on its own ladder)."
         )
-        if a.motion is not None and _quantity_cap(a, c.primitive) == cap:
-            rationale += f" The bound follows from {a.motion.reason()}."
+        if _quantity_cap(a, c.primitive) == cap:
+            said = (
+                a.motion.reason()
+                if c.primitive in BLUR_LENGTH and a.motion
+                else f"a stated tilt of {a.tilt:g} degrees"
+            )
+            rationale += f" The bound follows from {said}."
     params = dict(c.prior.params) if c.prior else {}
     call = PrimitiveCall(name=c.primitive, params=params, ladder=ladder)
     return CorruptionSpec(name=c.primitive, rationale=rationale, recipe=[call], source="offline")

@@ -1,4 +1,5 @@
-"""Severity bounds from the quantities a brief states (speeds, exposure times, pixels of motion).
+"""Severity bounds from the quantities a brief states (speeds, exposure times, pixels of motion, the
+degrees of a tilt).
 
 Motion blur is the distance the image moves while the sensor integrates light: its length in pixels
 is ``speed x exposure / pixel footprint`` (the linear-motion blur kernel; Potmesil & Chakravarty,
@@ -77,6 +78,8 @@ _PIXELS_MOVED = re.compile(
 _PIXEL_SIZE = re.compile(
     rf"\b{_NUM}\s*(µm|μm|um|microns?|mm|cm)\s*(?:per|a|/)\s*(?:px|pixel)\b", re.IGNORECASE
 )
+_ANGLE = re.compile(rf"(?<![\w-]){_NUM}\s*(?:°|(?:deg|degs|degrees?)\b)", re.IGNORECASE)
+_TILT = re.compile(r"skew|tilt|crooked|askew|slant|rotat|misalign|off-square|twist", re.IGNORECASE)
 _LENGTH = {"µm": 1e-6, "μm": 1e-6, "um": 1e-6, "micron": 1e-6, "microns": 1e-6, "mm": 1e-3, "cm": 1e-2}
 
 
@@ -151,13 +154,29 @@ def motion_bound(text: str) -> MotionBound | None:
     return MotionBound(t, v, pixel, pixels)
 
 
+def tilt(text: str) -> float | None:
+    """The largest tilt the text states, in degrees, read only from sentences that name a tilt ("skew
+    up to 5 deg", "pages sit crooked by 3 degrees"); a lens's "160-degree" field names no tilt."""
+    found = [
+        _number(m.group(1))
+        for sentence in re.split(r"[.;\n](?!\d)", text)
+        if _TILT.search(sentence)
+        for m in _ANGLE.finditer(sentence)
+    ]
+    return max(found) if found else None
+
+
 def severity_for(bound: MotionBound, lengths: list[float]) -> float:
     """The default-ladder severity whose blur length is the bound (``lengths``: severities 0..5)."""
     if bound.pixels is None:
         return FREEZE_CAP
-    pixels = max(bound.pixels, MIN_PIXELS)
-    for s in range(1, len(lengths)):
-        lo, hi = lengths[s - 1], lengths[s]
-        if pixels <= hi and hi > lo:
-            return s - 1 + (pixels - lo) / (hi - lo)
-    return float(len(lengths) - 1)
+    return severity_at(max(bound.pixels, MIN_PIXELS), lengths)
+
+
+def severity_at(value: float, values: list[float]) -> float:
+    """The default-ladder severity at which a parameter reaches ``value`` (``values``: severities 0..5)."""
+    for s in range(1, len(values)):
+        lo, hi = values[s - 1], values[s]
+        if value <= hi and hi > lo:
+            return s - 1 + (value - lo) / (hi - lo)
+    return float(len(values) - 1)

@@ -1,6 +1,6 @@
 """Re-read a named condition by where the user puts it and by what the light does across the view.
 
-The condition matcher reads words; two physical distinctions need the rest of the user's item:
+The condition matcher reads words; some physical distinctions need the rest of the user's item:
 
 - **Where the stuff is.** Particles and water degrade a picture in two ways. Suspended between the
   camera and the scene they scatter light and veil the whole view (haze, fog: Narasimhan & Nayar 2002,
@@ -15,11 +15,17 @@ The condition matcher reads words; two physical distinctions need the rest of th
   fluid, which veils the view as water does (``water``), not the sky's clouds.
 - **Light and darkness side by side.** "Dark" means night only when the whole scene is dark. A clause
   that calls one part of the view dark ("the back of the shelf is black", "dark areas across the
-  floor") describes light that varies across the field (uneven
+  floor") or brighter than another ("the pillow is brighter than the foot of the bed") describes light
+  that varies across the field (uneven
   illumination); an item about an exposure that must hold bright and dark things at once ("a white
   shirt beside a black coat: no exposure suits both") asks more range than one frame holds, so
   highlights clip (overexposure). Neither is night, unless a time word ("at night", "after dark") says
   so; darkness past the lamps' reach ("beyond the lamps it is dark") stays the scene's own darkness.
+
+- **A film, not drops.** A window that mists or steams up ("steam fogs the camera window") carries a
+  film (misted); it is read as drops on the lens too only where the item names drops.
+- **A lens that bends.** "The fisheye lens bends the wall edges" names the lens's own distortion
+  (wide angle), not a warped subject: a clause read as both keeps the lens reading only.
 
 The word lists are data (``chain.yaml``: ``reread``); this module only applies them.
 """
@@ -49,7 +55,7 @@ def _lists() -> dict[str, frozenset[str]]:
     written: ``_air_words``) decide where particles and water are; dark, bright, part-of-the-view,
     exposure and time words read light beside dark."""
     lists: dict[str, Any] = load_cues().get("reread") or {}
-    keys = ("surface", "dark", "bright", "part", "exposure", "time", "liquid")
+    keys = ("surface", "dark", "bright", "part", "exposure", "time", "liquid", "drops")
     return {key: frozenset(stem(w) for p in lists.get(key) or [] for w in p.split()) for key in keys}
 
 
@@ -121,15 +127,25 @@ def _light(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
     timed = bool(item_stems & lists["time"]) or any(_has(words(c), ("after", "dark")) for c in item)
     for clause in item:
         ws, stems = _stemmed(clause)
-        if not stems & dark or leading_negation(clause):
+        # "bright snow fools the exposure": highlights clip, with no dark word needed
+        # "the pillow is much brighter than the foot of the bed": one part of the view against another;
+        # "the flame is far brighter than everything else" asks more range than one exposure holds
+        compared = "than" in ws and bool(stems & (lists["bright"] | dark)) and not timed
+        whole = compared and bool({"everything", "anything", "else"} & set(ws[ws.index("than") :]))
+        glaring = bool(stems & lists["bright"] and (stems & lists["exposure"] or whole))
+        compared = compared and not whole
+        if not (stems & dark or glaring or compared) or leading_negation(clause):
             continue
         # "far from the lights" is past the lamps' reach (the scene's darkness), not a dark part of a lit view
-        parts = stems & part and not _has(ws, ("side", "by", "side")) and not _has(ws, ("far", "from"))
+        # a part named elsewhere in an item setting bright beside dark counts ("some spots bright, some dark")
+        named = stems & part or (item_stems & part and item_stems & lists["bright"])
+        parts = (named or compared) and not glaring and not _has(ws, ("side", "by", "side"))
+        parts = parts and not _has(ws, ("far", "from"))
         # at a time of day a dark part is the time's darkness ("dark for half the day", "a dark sky after
         # dusk") unless the clause sets light against it ("unlit except at the gate", "a bright porch")
         if parts and (not timed or stems & lists["bright"] or "except" in ws):
             reading, said = "uneven_light", have & PARTIAL
-        elif (
+        elif glaring or (
             item_stems & lists["bright"]
             and (item_stems & lists["exposure"] or "overexposed" in have)
             and not timed
@@ -160,6 +176,25 @@ def _liquid(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None
             readings[clause] = _one_per_condition(moved)
 
 
+def _film(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
+    """A window misted or steamed up carries a film, not drops: a clause read as both keeps the mist
+    unless it names drops ("steam fogs the camera window" is one effect, not two)."""
+    for clause in item:
+        hits = readings.get(clause, [])
+        if {"misted", "lens_water"} <= {m.label for m in hits} and not _stemmed(clause)[1] & _lists()[
+            "drops"
+        ]:
+            readings[clause] = [m for m in hits if m.label != "lens_water"]
+
+
+def _lens_bend(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
+    """A clause that names a wide-angle lens bending lines describes the lens, not a warped subject."""
+    for clause in item:
+        hits = readings.get(clause, [])
+        if {"wide_angle", "warp"} <= {m.label for m in hits}:
+            readings[clause] = [m for m in hits if m.label != "warp"]
+
+
 def _one_per_condition(hits: list[PhraseMatch]) -> list[PhraseMatch]:
     """The first reading of each condition, in order (a re-reading can name one condition twice)."""
     unique: dict[str, PhraseMatch] = {}
@@ -179,4 +214,6 @@ def reread(
         _place(clauses, out)
         _light(clauses, out)
         _liquid(clauses, out)
+        _lens_bend(clauses, out)
+        _film(clauses, out)
     return {c: kept for c, ms in out.items() if (kept := [m for m in ms if m.label in known])}
