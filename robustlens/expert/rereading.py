@@ -176,23 +176,21 @@ def _liquid(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None
             readings[clause] = _one_per_condition(moved)
 
 
-def _film(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
-    """A window misted or steamed up carries a film, not drops: a clause read as both keeps the mist
-    unless it names drops ("steam fogs the camera window" is one effect, not two)."""
-    for clause in item:
-        hits = readings.get(clause, [])
-        if {"misted", "lens_water"} <= {m.label for m in hits} and not _stemmed(clause)[1] & _lists()[
-            "drops"
-        ]:
-            readings[clause] = [m for m in hits if m.label != "lens_water"]
+# (kept, dropped, unless): a clause read as both conditions names one effect, the kept one, unless it
+# has a word of the ``reread`` list ``unless``: a fisheye that "bends the wall edges" is the lens, not a
+# warped subject; a window that "steams up" carries a film, not drops, unless the item names drops
+SAME_EFFECT = (("wide_angle", "warp", None), ("misted", "lens_water", "drops"))
 
 
-def _lens_bend(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
-    """A clause that names a wide-angle lens bending lines describes the lens, not a warped subject."""
+def _same_effect(item: Sequence[str], readings: dict[str, list[PhraseMatch]]) -> None:
+    """One effect read twice in a clause keeps its closer reading (``SAME_EFFECT``)."""
     for clause in item:
         hits = readings.get(clause, [])
-        if {"wide_angle", "warp"} <= {m.label for m in hits}:
-            readings[clause] = [m for m in hits if m.label != "warp"]
+        for kept, dropped, unless in SAME_EFFECT:
+            said = {m.label for m in hits}
+            if {kept, dropped} <= said and not (unless and _stemmed(clause)[1] & _lists()[unless]):
+                hits = [m for m in hits if m.label != dropped]
+        readings[clause] = hits
 
 
 def _one_per_condition(hits: list[PhraseMatch]) -> list[PhraseMatch]:
@@ -214,6 +212,5 @@ def reread(
         _place(clauses, out)
         _light(clauses, out)
         _liquid(clauses, out)
-        _lens_bend(clauses, out)
-        _film(clauses, out)
+        _same_effect(clauses, out)
     return {c: kept for c, ms in out.items() if (kept := [m for m in ms if m.label in known])}
