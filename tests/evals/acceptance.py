@@ -1,7 +1,9 @@
 """The offline expert's acceptance test over the development split, shared by two test modules.
 
 The test plans every dev scenario and its paraphrases (a few minutes on two cores); one module per half
-(even and odd positions in the sorted scenario list) lets two test workers share it.
+(even and odd positions in the sorted scenario list) lets two test workers share it. Each module then runs
+the rule critic's planted test on its half, after the acceptance tests, so the chain analyses of those
+briefs are already cached in that worker (run cold, the critic test alone took ~55 s).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from robustlens.evals import load_scenarios, run_evals
+from robustlens.evals import evaluate_critic, load_scenarios, run_evals
 from robustlens.evals.scenarios import Scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "evals" / "scenarios"
@@ -25,19 +27,27 @@ KNOWN_FAILING = {
     "bladder_scanner_ward_ultrasound",
     "chat_screenshot_translator",
     "colposcopy_clinic",
+    "concrete_3d_printer_bead_camera",
     "deep_sea_lander_camera",
+    "equine_dental_float_camera",
+    "fetal_brain_mri_third_trimester",
     "fetoscopy_laser_twin_surgery",
     "glacier_timelapse",
     "gym_rep_counter_camera",
     "hull_cleaning_crawler_camera",
     "ice_hockey_catwalk_camera",
+    "jigsaw_piece_finder_phone_app",
+    "mars_helicopter_downward_navcam",
     "mountain_hut_door_counter",
     "nail_fungus_phone_check",
     "oyster_reef_drop_camera",
+    "pool_robot_cleaner_camera",
+    "snowplough_route_camera",
     "tablet_coating_pan_camera",
     "tea_withering_trough_camera",
     "thermal_building_survey",
     "trawler_fish_hold_camera",
+    "vivarium_home_cage_camera",
 }
 
 
@@ -69,3 +79,13 @@ def check(scenario: Scenario) -> None:
     for row in report.scenarios[1:]:  # the paraphrases: same rules, other words
         assert row.paraphrase_of == scenario.name
         assert row.violation_messages == [], (row.name, row.violation_messages)
+
+
+def check_critic(parity: int) -> None:
+    """The offline rule critic flags at least 90 % of the unrealistic specs planted in one half's
+    scenarios (recall), and fails on none of them."""
+    result = evaluate_critic(DEV[parity::2], "offline")
+    assert result.critic == "offline-rules" and result.errors == 0
+    assert result.precision is not None and result.recall is not None
+    misses = [f"{c.scenario}/{c.spec}" for c in result.misses()]
+    assert result.recall >= 0.9, f"recall {result.recall:.3f}; missed {len(misses)}: {misses}"

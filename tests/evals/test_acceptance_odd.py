@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 
 from robustlens.evals.scenarios import Scenario
-from tests.evals.acceptance import check, half
+from tests.evals.acceptance import check, check_critic, half
 
 
 @pytest.mark.parametrize("scenario", half(1))
 def test_offline_expert_passes_the_expert_rules(scenario: Scenario) -> None:
     check(scenario)
+
+
+def test_offline_rule_critic_flags_planted_unrealistic_specs() -> None:
+    """Defined after the acceptance tests so it runs after them, with this half's analyses cached."""
+    check_critic(1)
