@@ -104,7 +104,10 @@ def match_conditions(
             else:
                 score = min(1.0, max(0.0, m.score))
                 named.append(ConditionMatch(phrase=m.phrase, condition=m.label, score=score, method=m.method))
-    return named, list(dict.fromkeys(negated))
+    # "without flash, the lamp casts orange" beside "the flash bounces off the pieces": a denial in one
+    # clause describes the other case, so a condition another listed condition names in words stays
+    stated = {m.condition for m in named if m.method == "lexical" and m.phrase in clauses}
+    return named, [n for n in dict.fromkeys(negated) if n not in stated]
 
 
 def _second(first: PhraseMatch, m: PhraseMatch) -> bool:

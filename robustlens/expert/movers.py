@@ -45,7 +45,7 @@ def _lists() -> dict[str, frozenset[str]]:
     return {**lists, "vehicles": lists["vehicles"] | single}
 
 
-def movers(clauses: list[str]) -> list[tuple[str, str]]:
+def movers(clauses: list[str], vehicles: bool = True) -> list[tuple[str, str]]:
     """``(value, clause)`` for every clause that says something moves: value ``camera`` when the
     clause names the camera or its carrier, ``subject`` otherwise (see the module docstring)."""
     lists = _lists()
@@ -54,7 +54,9 @@ def movers(clauses: list[str]) -> list[tuple[str, str]]:
         ws = words(clause)
         stems = [stem(w) for w in ws]
         # light and its compounds ("spotlights", "headlights") move nothing; a vehicle is the platform's
-        idle = set(stems) & (lists["still"] | lists["vehicles"]) or any(_lamp(w) for w in ws)
+        idle = set(stems) & (lists["still"] | (lists["vehicles"] if vehicles else frozenset())) or any(
+            _lamp(w) for w in ws
+        )
         negation = negation_at(ws, compound_positions(clause))
         if negation is not None:
             # a denied rest is motion: "can't stand still", "cars don't stop properly", "never stops"
@@ -97,7 +99,27 @@ def _rest_after(stems: list[str], negation: int) -> bool:
 
 
 def says_it_moves(clause: str) -> bool:
-    """Whether ``clause`` states that something moves ("people jump around", "the cow shifts her weight"),
-    not a noun phrase that opens with a motion word ("flying saucers", "sliding doors")."""
+    """Whether ``clause`` states that something moves ("people jump around", "the cow shifts her weight",
+    "the whole harvester shakes", "a shaky printer", "the diver floats about"), not a noun phrase that
+    opens with a verb form ("flying saucers", "sliding doors", "swing gates"). A vehicle in the clause
+    counts here (the platform's cue lists decide who carries the camera; that it moves is stated)."""
     ws = words(clause)
-    return bool(ws) and stem(ws[0]) not in _lists()["verbs"] and bool(movers([clause]))
+    if not ws:
+        return False
+    first = ws[0]
+    # an adjective of motion ("shaky", "jerky", "bumpy") or "fast" says its noun moves
+    opener = (
+        stem(first) in _lists()["verbs"] and not (first.endswith("y") and len(first) > 4) and first != "fast"
+    )
+    return not opener and (bool(movers([clause], vehicles=False)) or _drifts_about(ws))
+
+
+def _drifts_about(ws: list[str]) -> bool:
+    """A clause that ends in a particle of aimless movement ("floats about", "gets pushed around",
+    "the current pushes the diver along"): the particle says the verb moves something."""
+    if len(ws) < 3 or ws[-1] not in PARTICLES or ws[-2].isdigit() or negation_at(ws) is not None:
+        return False
+    return not {stem(w) for w in ws} & _lists()["still"] and not any(_lamp(w) for w in ws)
+
+
+PARTICLES = frozenset({"about", "around", "along"})
