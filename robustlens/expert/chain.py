@@ -36,7 +36,7 @@ from robustlens.expert.facts import ChainFacts, Evidence
 from robustlens.expert.movers import movers
 from robustlens.expert.phrases import match_phrases, split_phrases
 from robustlens.expert.prototypes import classify
-from robustlens.expert.senses import LIKENESS, described_elsewhere, destination, homonym_words
+from robustlens.expert.senses import described_elsewhere, destination, homonym_words
 from robustlens.schemas import DomainBrief
 
 __all__ = ["CHAIN_PATH", "brief_clauses", "condition_clauses", "infer_chain", "load_cues", "match_conditions"]
@@ -102,9 +102,7 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     # a clause that names its device in so many words has named it: no rival from a likeness
     said_in = {(m.phrase, m.label.partition("=")[0]) for m in matches if m.method == "lexical"}
     for m in matches:
-        if m.example.lower() in homonyms.get(m.label, ()) or (
-            m.method == "semantic" and LIKENESS in homonyms.get(m.label, ())
-        ):
+        if homonyms.void(m.label, m.example, m.method):
             continue  # "dry powder slides": no microscope slide without a microscope's world
         if m.method == "semantic" and _overruled(m.label, m.phrase, said_in, camera):
             continue
@@ -119,7 +117,7 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     # a negation rules a fact out unless the brief asserts it more often than it denies it
     # (a stray "none" in a list of class names must not delete the modality named twice elsewhere)
     ruled_out = {label for label, n in denied.items() if n >= len(found.get(label, []))}
-    void = {label for label, words in homonyms.items() if LIKENESS in words}  # no vote without its world
+    void = set(homonyms.likeness)  # no vote without its world
     _add_votes(
         brief,
         found,

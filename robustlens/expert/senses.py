@@ -11,6 +11,8 @@ someone watches them, not where the camera stands.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass, field
 from typing import Any
 
 from robustlens.expert.conditions import LEXICAL_ONLY
@@ -20,7 +22,21 @@ from robustlens.expert.words import stem, words
 from robustlens.schemas import DomainBrief
 
 OTHER_MODALITIES = ("tomographic", "transmission", "acoustic")  # no camera makes these pictures
-LIKENESS = ""  # a homonym entry's stand-in for every reading by likeness (no cue word is empty)
+
+
+@dataclass(frozen=True)
+class Homonyms:
+    """The cue words of each fact label that mean something else in this brief (``words``), and the labels
+    whose readings by likeness (the sentence model, a prototype vote) mean something else too."""
+
+    words: dict[str, frozenset[str]] = field(default_factory=dict)
+    likeness: frozenset[str] = frozenset()
+
+    def void(self, label: str, example: str, method: str) -> bool:
+        """Whether a match of ``label`` on ``example`` by ``method`` reads a word in its other sense."""
+        return example.lower() in self.words.get(label, ()) or (
+            method == "semantic" and label in self.likeness
+        )
 
 
 def described_elsewhere(
@@ -45,29 +61,36 @@ def described_elsewhere(
             del found[label]
 
 
-def homonym_words(brief: DomainBrief, cues: dict[str, Any]) -> dict[str, frozenset[str]]:
-    """Fact label -> its cue words that mean something else in this brief (``chain.yaml`` ``homonyms``:
-    the brief has none of the fact's ``context`` words, or one of its ``unless`` words); with the entry's
-    ``likeness``, LIKENESS stands for every reading by likeness (the sentence model, a prototype vote)."""
+def homonym_words(brief: DomainBrief, cues: dict[str, Any]) -> Homonyms:
+    """The fact labels' cue words that mean something else in this brief (``chain.yaml`` ``homonyms``: the
+    brief has none of the fact's ``context`` words, or one of its ``unless`` words); an entry with
+    ``likeness`` also voids that label's readings by likeness."""
     text = [brief.domain, brief.description, brief.imaging_setup, *brief.deployment_conditions]
     out: dict[str, frozenset[str]] = {}
+    likeness: set[str] = set()
     for label, entry in (cues.get("homonyms") or {}).items():
         context = [str(w) for w in entry.get("context") or []]
         unless = [str(w) for w in entry.get("unless") or []]
         missing = bool(context) and not match_phrases(text, {"context": context}, threshold=LEXICAL_ONLY)
         if missing or (unless and match_phrases(text, {"unless": unless}, threshold=LEXICAL_ONLY)):
-            words = {str(w).lower() for w in entry.get("words") or []}
-            out[str(label)] = frozenset(words | ({LIKENESS} if entry.get("likeness") else set()))
-    return out
+            out[str(label)] = frozenset(str(w).lower() for w in entry.get("words") or [])
+            if entry.get("likeness"):
+                likeness.add(str(label))
+    return Homonyms(out, frozenset(likeness))
 
 
 def destination(clause: str, example: str) -> bool:
     """Whether ``example`` (a place word) comes after a verb of sending in ``clause`` ("streams video to the
     waterways office"): the place the pictures go to (``chain.yaml`` ``sent_verbs``)."""
-    sent = {stem(w) for w in load_cues().get("sent_verbs") or []}
+    sent = _sent_stems()
     ws = [stem(w) for w in words(clause)]
     place = [stem(w) for w in words(example)]
     verb = next((i for i, w in enumerate(ws) if w in sent), None)
     if verb is None or not place:
         return False
     return any(ws[i : i + len(place)] == place for i in range(verb + 1, len(ws) - len(place) + 1))
+
+
+@functools.cache
+def _sent_stems() -> frozenset[str]:
+    return frozenset(stem(w) for w in load_cues().get("sent_verbs") or [])
