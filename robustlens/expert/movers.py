@@ -54,9 +54,7 @@ def movers(clauses: list[str], vehicles: bool = True) -> list[tuple[str, str]]:
         ws = words(clause)
         stems = [stem(w) for w in ws]
         # light and its compounds ("spotlights", "headlights") move nothing; a vehicle is the platform's
-        idle = set(stems) & (lists["still"] | (lists["vehicles"] if vehicles else frozenset())) or any(
-            _lamp(w) for w in ws
-        )
+        idle = _idle(ws, stems, vehicles)
         negation = negation_at(ws, compound_positions(clause))
         if negation is not None:
             # a denied rest is motion: "can't stand still", "cars don't stop properly", "never stops"
@@ -78,6 +76,14 @@ def movers(clauses: list[str], vehicles: bool = True) -> list[tuple[str, str]]:
         agent = stems[:verb] if verb is not None else stems  # who does the moving comes first
         out.append(("camera" if set(agent) & lists["carriers"] else "subject", clause))
     return out
+
+
+def _idle(ws: list[str], stems: list[str], vehicles: bool = True) -> bool:
+    """A clause about light, colour, weather or data (``still``), a lamp, or (with ``vehicles``) a
+    vehicle, whose motion verbs say nothing about blur."""
+    lists = _lists()
+    idle = lists["still"] | lists["vehicles"] if vehicles else lists["still"]
+    return bool(set(stems) & idle) or any(_lamp(w) for w in ws)
 
 
 def _lamp(word: str) -> bool:
@@ -107,7 +113,7 @@ def says_it_moves(clause: str) -> bool:
     if not ws:
         return False
     first = ws[0]
-    # an adjective of motion ("shaky", "jerky", "bumpy") or "fast" says its noun moves
+    # an adjective of motion ("shaky", "jerky", "wobbly") or "fast" says its noun moves
     opener = (
         stem(first) in _lists()["verbs"] and not (first.endswith("y") and len(first) > 4) and first != "fast"
     )
@@ -119,7 +125,7 @@ def _drifts_about(ws: list[str]) -> bool:
     "the current pushes the diver along"): the particle says the verb moves something."""
     if len(ws) < 3 or ws[-1] not in PARTICLES or ws[-2].isdigit() or negation_at(ws) is not None:
         return False
-    return not {stem(w) for w in ws} & _lists()["still"] and not any(_lamp(w) for w in ws)
+    return not _idle(ws, [stem(w) for w in ws], vehicles=False)
 
 
 PARTICLES = frozenset({"about", "around", "along"})
