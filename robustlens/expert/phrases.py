@@ -33,9 +33,8 @@ from robustlens.expert.names import heads_key, name_positions, without_names
 from robustlens.expert.words import NEGATIONS as NEGATIONS
 from robustlens.expert.words import STOPWORDS as STOPWORDS
 from robustlens.expert.words import Token as _Token
-from robustlens.expert.words import compound_positions as _compound_positions
 from robustlens.expert.words import leading_negation as _leading_negation
-from robustlens.expert.words import negation_at as _negation_at
+from robustlens.expert.words import negation_scope as _negation_scope
 from robustlens.expert.words import split_phrases as split_phrases
 from robustlens.expert.words import stem as stem
 from robustlens.expert.words import strip_negation as _strip_negation
@@ -220,7 +219,7 @@ def match_phrases(
     raw = dict(key)
     for clause in clauses:
         words = _words(clause)
-        neg_at = _negation_at(words, _compound_positions(clause))
+        scope = _negation_scope(clause)
         tokens = _tokens(clause)
         lowered = f" {' '.join(words)} "
         names = name_positions(clause, head_set)
@@ -245,7 +244,7 @@ def match_phrases(
             if spots:  # tightest, longest hit first: "camera flash" beats "camera ... shaking"; then the
                 # example said word for word ("at any angle" is rotation's, not perspective's "at an angle")
                 gap, size, loose, start, k = min(spots)
-                negated = neg_at is not None and neg_at < tokens[start].pos
+                negated = scope is not None and scope[0] <= tokens[start].pos < scope[1]
                 text = raw[label][k]
                 match = PhraseMatch(clause, label, 1.0, "lexical", negated, text)
                 ranked.append((gap, size, loose, order, match))
@@ -255,10 +254,10 @@ def match_phrases(
     unnamed = [without_names(c, head_set) for c in clauses]
     todo = [i for i, hits in enumerate(found) if len(hits) < top_k and _worded(_strip_negation(unnamed[i]))]
     if todo and threshold <= 1.0 and semantic_available():  # no cosine exceeds 1: lexical only
-        stripped = [_strip_negation(unnamed[i]) for i in todo]
-        for i, scores in zip(todo, _label_scores(stripped, key, threshold), strict=True):
+        stripped = [_denied_or_stated(unnamed[i]) for i in todo]
+        for i, scores in zip(todo, _label_scores([t for t, _ in stripped], key, threshold), strict=True):
             have = {m.label for m in found[i]}
-            negated = _leading_negation(clauses[i])
+            negated = _leading_negation(clauses[i]) and stripped[todo.index(i)][1]
             best = sorted(
                 ((s, lab, ex) for lab, (s, ex) in scores.items() if lab not in have),
                 key=lambda x: (-x[0], x[1]),
@@ -305,3 +304,16 @@ def _label_scores(clauses: list[str], key: LabelKey, threshold: float) -> list[d
                 scores[label] = (score, texts[col])
         out.append(scores)
     return out
+
+
+def _denied_or_stated(clause: str) -> tuple[str, bool]:
+    """What the sentence model reads in a clause, and whether a leading negation covers all of it: "no rain
+    at all" is read as "rain at all", denied; "without the lamps everything is dark" as "everything is
+    dark", stated (the cue denies only its noun phrase, ``words.negation_scope``)."""
+    scope = _negation_scope(clause)
+    ws = _words(clause)
+    if scope is not None and scope[1] < len(ws) and _leading_negation(clause):
+        rest = " ".join(ws[scope[1] :])
+        if _worded(rest):
+            return rest, False
+    return _strip_negation(clause), True

@@ -9,6 +9,7 @@ positions names.py reports.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -158,6 +159,46 @@ def leading_negation(text: str) -> bool:
         return False
     first = next((i for i, w in enumerate(ws) if w not in STOPWORDS and w not in NEGATIONS), len(ws))
     return at < first
+
+
+# "without" and "no" deny the noun phrase that follows them ("without the lamps", "no flash or strobe"), not
+# the clause after it ("without the lamps everything below 10 m is dark" states darkness): the phrase ends
+# at a comma, a new determiner or pronoun, or a verb
+NOUN_NEGATIONS = _wordset("without no lacking lacks absent")
+PHRASE_ENDS = _wordset(
+    "the a an this that these those our their its his her my your everything everyone it they we you he she "
+    "there so but which who when while then is are was were be gets get goes go turns turn becomes become "
+    "looks look seems seem stays remains makes make gives give has have had can will would could may might"
+)
+
+DETERMINERS = _wordset("the a an any our their its his her my your this that these those")
+PREPOSITIONS = _wordset("of to in on at from into onto over under near by behind above below across through")
+
+
+def negation_scope(text: str) -> tuple[int, int] | None:
+    """``(start, end)``: the word positions (``words(text)``) a negation cue denies, or None without one.
+    A cue of ``NOUN_NEGATIONS`` denies the phrase after it (leading determiners kept: "without any
+    light"); any other cue ("never", "not", "can't") denies the rest of the clause."""
+    ws = words(text)
+    at = negation_at(ws, compound_positions(text))
+    if at is None:
+        return None
+    start = at + (2 if tuple(ws[at : at + 2]) in NEGATION_PAIRS else 1)
+    if ws[at] not in NOUN_NEGATIONS:
+        return start, len(ws)
+    segments = [len(words(seg)) for seg in text.lower().split(",")]
+    commas = set(itertools.accumulate(segments[:-1])) if sum(segments) == len(ws) else set()
+    end = start
+    while end < len(ws) and ws[end] in DETERMINERS:  # "without the lamps", "without any light"
+        end += 1
+    # a determiner after a preposition stays in the phrase ("no windows to the outside")
+    while end < len(ws) and end not in commas and (ws[end] not in PHRASE_ENDS or _object(ws, end)):
+        end += 1
+    return start, end
+
+
+def _object(ws: list[str], i: int) -> bool:
+    return ws[i] in DETERMINERS and ws[i - 1] in PREPOSITIONS
 
 
 def strip_negation(text: str) -> str:

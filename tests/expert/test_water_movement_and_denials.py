@@ -1,6 +1,7 @@
 """Water tints every colour picture taken under it; clauses that say something moves in words no example
 uses ("the harvester shakes", "a shaky printer", "the diver floats about"); a denial that describes the
-other case of a condition the user names ("without flash ..." beside "the flash bounces off ...")."""
+other case of a condition the user names ("without flash ..." beside "the flash bounces off ..."), and
+"without" or "no" denies only the phrase after it ("without the lamps everything is dark" states darkness)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from robustlens.expert.chain import infer_chain
 from robustlens.expert.movers import says_it_moves
+from robustlens.expert.words import negation_scope, words
 from robustlens.schemas import DomainBrief
 from tests.expert.planned import planned_names as _names
 
@@ -99,3 +101,39 @@ def test_a_denial_describing_the_other_case_keeps_the_condition_named_in_words()
         deployment_conditions=["without flash the kitchen light makes everything yellow"],
     )
     assert "glare" in infer_chain(alone).ruled_out
+
+
+@pytest.mark.parametrize(
+    ("clause", "denied"),
+    [
+        ("without the lamps everything below 10 m is dark", ["the", "lamps"]),  # the clause after is stated
+        ("without flash the kitchen light makes everything yellow", ["flash"]),
+        ("no rain or snow", ["rain", "or", "snow"]),
+        ("without any artificial light", ["any", "artificial", "light"]),
+        ("no glare, the dome is matte", ["glare"]),  # a comma ends the phrase
+        ("no windows to the outside", ["windows", "to", "the", "outside"]),  # a preposition's object stays
+        ("never at night", ["at", "night"]),  # an adverb denies the rest of the clause
+    ],
+)
+def test_without_and_no_deny_the_phrase_after_them(clause: str, denied: list[str]) -> None:
+    scope = negation_scope(clause)
+    assert scope is not None
+    assert words(clause)[scope[0] : scope[1]] == denied
+
+
+def test_darkness_stated_after_a_denied_lamp_is_not_ruled_out() -> None:
+    net = DomainBrief(
+        domain="mussel rope inspection",
+        imaging_setup="A colour camera with a lamp on a small underwater robot.",
+        deployment_conditions=["without the lamp everything past 8 m is dark", "the robot drifts about"],
+    )
+    facts = infer_chain(net)
+    assert "night" not in facts.ruled_out, facts.ruled_out
+    assert "night" in set(facts.condition_names()) or "poor_lighting" in set(facts.condition_names())
+    # the lamp itself is what the cue denies: a lone denial still rules its condition out
+    plain = DomainBrief(
+        domain="mussel rope inspection",
+        imaging_setup="A colour camera on a small underwater robot.",
+        deployment_conditions=["never dark: the site is shallow"],
+    )
+    assert "night" in infer_chain(plain).ruled_out
