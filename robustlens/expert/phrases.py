@@ -254,10 +254,11 @@ def match_phrases(
     unnamed = [without_names(c, head_set) for c in clauses]
     todo = [i for i, hits in enumerate(found) if len(hits) < top_k and _worded(_strip_negation(unnamed[i]))]
     if todo and threshold <= 1.0 and semantic_available():  # no cosine exceeds 1: lexical only
-        stripped = [_denied_or_stated(unnamed[i]) for i in todo]
-        for i, scores in zip(todo, _label_scores([t for t, _ in stripped], key, threshold), strict=True):
+        read = [_denied_or_stated(unnamed[i]) for i in todo]
+        scored = _label_scores([text for text, _ in read], key, threshold)
+        for i, (_, whole), scores in zip(todo, read, scored, strict=True):
             have = {m.label for m in found[i]}
-            negated = _leading_negation(clauses[i]) and stripped[todo.index(i)][1]
+            negated = whole and _leading_negation(clauses[i])
             best = sorted(
                 ((s, lab, ex) for lab, (s, ex) in scores.items() if lab not in have),
                 key=lambda x: (-x[0], x[1]),
