@@ -16,6 +16,8 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from robustlens.yamlload import load_yaml
+
 SCHEMA_VERSION = 1
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 RESERVED_SPEC_NAMES = frozenset({"clean"})  # the uncorrupted baseline's cell name
@@ -39,7 +41,7 @@ class Model(BaseModel):
 
     @classmethod
     def from_yaml(cls, text: str) -> Self:
-        return cls.model_validate(yaml.safe_load(text) or {})
+        return cls.model_validate(load_yaml(text) or {})
 
     def save(self, path: str | Path) -> Path:
         """Write as YAML (``.yaml``/``.yml``) or JSON (anything else), atomically."""

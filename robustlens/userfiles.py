@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from robustlens.errors import UserInputError, closest, validation_items
 from robustlens.schemas import CorruptionPlan, CorruptionSpec
+from robustlens.yamlload import load_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,7 +39,7 @@ def read_data(path: str | Path) -> object:
             f"Cannot read {path}.", why=exc.strerror or str(exc), fix="Check the file's permissions."
         ) from None
     try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix == ".json" else load_yaml(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise UserInputError(
             f"{path} is not valid {kind}.",

@@ -29,6 +29,7 @@ from robustlens.corruptions import FAMILIES, REGISTRY
 from robustlens.errors import UserInputError, describe_validation, did_you_mean
 from robustlens.expert.facts import ExpectedFacts
 from robustlens.schemas import SLUG, DomainBrief, Model
+from robustlens.yamlload import load_yaml
 
 
 def _unknown(name: str) -> str:
@@ -166,7 +167,7 @@ def load_scenario(path: str | Path) -> Scenario:
     """One scenario file; any problem is a ``UserInputError`` naming the file and the field."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise UserInputError(f"Cannot read scenario file {path}: {exc}", field="scenarios") from None
     except yaml.YAMLError as exc:

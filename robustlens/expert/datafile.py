@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from robustlens.errors import UserInputError
+from robustlens.yamlload import load_yaml
 
 BadEntry = Callable[[Path, str, str], UserInputError]
 
@@ -28,6 +29,6 @@ def entry_error(kind: str, why: str) -> BadEntry:
 def read_yaml(file: Path, bad: BadEntry, field: str) -> Any:
     """The parsed file ({} when empty); invalid YAML raises ``bad`` naming ``field``."""
     try:
-        return yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        return load_yaml(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise bad(file, f"not valid YAML: {exc}", field) from None

@@ -24,6 +24,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from robustlens.errors import UserInputError, describe_validation, did_you_mean
 from robustlens.expert.facts import Modality
 from robustlens.schemas import SLUG, DomainBrief, Model
+from robustlens.yamlload import load_yaml
 
 KNOWLEDGE_PATH = Path(__file__).with_name("knowledge.yaml")
 GENERIC = "generic"
@@ -227,7 +228,7 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
 @functools.cache
 def _load(path: str) -> Knowledge:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = load_yaml(Path(path).read_text(encoding="utf-8"))
         return Knowledge.model_validate(data or {})
     except yaml.YAMLError as exc:
         problems = str(exc)
