@@ -164,11 +164,18 @@ def content_stems(text: str) -> frozenset[str]:
 
 def opposed(clause: str, example: str) -> bool:
     """The clause and the example use opposite direction/place words (over vs under, indoor vs outdoor)."""
-    a, b = _stems(clause), _stems(example)
-    for sx, sy in _stemmed_opposites():
-        if (sx in a and sy in b and sy not in a) or (sy in a and sx in b and sx not in a):
-            return True
-    return False
+    a, b = _sides(clause), _sides(example)
+    # a side of a pair in the clause, the other side in the example and not in the clause too
+    return bool(a and b) and any((i, 1 - s) in b and (i, 1 - s) not in a for i, s in a)
+
+
+@lru_cache(maxsize=8192)
+def _sides(text: str) -> frozenset[tuple[int, int]]:
+    """(pair index, side) of each ``OPPOSITES`` word the text holds: most texts hold none, and the
+    matcher asks about every (clause, example) pair it scores, so this is looked up, not recomputed."""
+    stems = _stems(text)
+    pairs = enumerate(_stemmed_opposites())
+    return frozenset((i, side) for i, pair in pairs for side in (0, 1) if pair[side] in stems)
 
 
 @lru_cache(maxsize=1)
