@@ -261,7 +261,9 @@ def score_domains(brief: DomainBrief, knowledge: Knowledge | None = None) -> lis
             for kw in words:
                 # a multi-word phrase is more specific evidence than a single word
                 w = weight * (1.0 + 0.5 * (len(kw.split()) - 1))
-                found = [f for f, text in texts.items() if _phrase(kw).search(text)]
+                # the pattern holds the phrase literally: a substring test rules most texts out first
+                low = kw.lower()
+                found = [f for f, text in texts.items() if low in text and _phrase(kw).search(text)]
                 if found:
                     total += w * sum(FIELD_WEIGHTS[f] for f in found)
                     hits.append(kw)

@@ -9,6 +9,7 @@ positions names.py reports.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -145,11 +146,13 @@ def compound_positions(text: str) -> frozenset[int]:
     return frozenset(out)
 
 
+@functools.lru_cache(maxsize=16384)  # pure in the text; asked several times per clause
 def worded(text: str) -> bool:
     """Whether a clause has a real word to embed: "130 km" or "none" alone has no meaning to match."""
     return any(len(w) >= 4 and w.isalpha() for w in words(text) if w not in STOPWORDS)
 
 
+@functools.lru_cache(maxsize=16384)  # pure in the text; asked several times per clause
 def leading_negation(text: str) -> bool:
     """A negation cue before the clause's first content word ("no rain", "without flash"): the whole
     clause is denied. A later cue ("focus not quite right") negates something else, not the clause."""
@@ -175,6 +178,7 @@ DETERMINERS = _wordset("the a an any our their its his her my your this that the
 PREPOSITIONS = _wordset("of to in on at from into onto over under near by behind above below across through")
 
 
+@functools.lru_cache(maxsize=16384)  # pure in the text; asked several times per clause
 def negation_scope(text: str) -> tuple[int, int] | None:
     """``(start, end)``: the word positions (``words(text)``) a negation cue denies, or None without one.
     A cue of ``NOUN_NEGATIONS`` denies the phrase after it (leading determiners kept: "without any
@@ -201,6 +205,7 @@ def _object(ws: list[str], i: int) -> bool:
     return ws[i] in DETERMINERS and ws[i - 1] in PREPOSITIONS
 
 
+@functools.lru_cache(maxsize=16384)  # pure in the text; asked several times per clause
 def strip_negation(text: str) -> str:
     """The clause with its negation cue removed, so the matcher sees what is denied ("no rain" -> "rain")."""
     ws = words(text)
