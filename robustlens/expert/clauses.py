@@ -30,7 +30,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from robustlens.expert import sentences
+from robustlens.expert.cues import load_cues
 from robustlens.expert.phrases import NEGATIONS, PhraseMatch, content_stems, match_phrases, semantic_available
+from robustlens.expert.words import negation_scope
 from robustlens.expert.words import words as phrases_words
 
 __all__ = ["ARBITRATION_MARGIN", "SUPPORT", "best_primitives", "support", "vet"]
@@ -110,7 +112,7 @@ def vet(
         elif _fragment(clause, m.example) or (len(content_stems(clause) - GENERIC) <= 1 and m.score < THIN):
             continue  # "small" is not "small object", "get light" not "coloured light"
         kept.append(m)
-    if kept and denied(clause, kept[0]):
+    if kept and denied(clause, kept[0]) and not denies_good_state(clause):
         kept = [dataclasses.replace(kept[0], negated=True)]
     if primitive is not None and primitive.method == "lexical" and _size(primitive) > 1:
         # the effect named by its own name ("motion blur"): a word of that name is no second condition
@@ -138,6 +140,22 @@ def denied(clause: str, m: PhraseMatch) -> bool:
     if m.negated or not words & NEGATIONS:
         return False
     return content_stems(clause) - content_stems(m.example) - EXISTENCE - NEGATION_STEMS <= GENERIC
+
+
+def denies_good_state(clause: str) -> bool:
+    """Whether the clause's negation denies a good state ("often don't get it quite sharp", "the window
+    is never clean"): that states the fault, so the condition it names holds (``chain.yaml``:
+    ``good_states``)."""
+    scope = negation_scope(clause)
+    if scope is None:
+        return False
+    denied = f" {' '.join(phrases_words(clause)[scope[0] : scope[1]])} "
+    return any(f" {state} " in denied for state in _good_states())
+
+
+@functools.cache
+def _good_states() -> tuple[str, ...]:
+    return tuple(load_cues().get("good_states") or ())
 
 
 def _fragment(clause: str, example: str) -> bool:

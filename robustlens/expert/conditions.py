@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from robustlens.expert.clauses import best_primitives, vet
+from robustlens.expert.clauses import best_primitives, denies_good_state, vet
 from robustlens.expert.cues import _clean
 from robustlens.expert.facts import ConditionMatch
+from robustlens.expert.lights import light_reading
 from robustlens.expert.movers import denies_rest, says_it_moves
 from robustlens.expert.phrases import PhraseMatch, content_stems, match_phrases, split_phrases
 from robustlens.expert.physics import load_physics
@@ -59,9 +60,13 @@ def match_conditions(
     # knowledge.yaml `words_only`: e.g. faded print, which a likeness finds in "shaky printer"
     words_only = _kb_words_only()
     matches = [m for m in matches if m.method == "lexical" or m.label not in words_only]
-    # a denied rest is a movement: "patients who cannot hold their breath" rules out no breathing motion
+    # a denied rest is a movement ("patients who cannot hold their breath"), a denied good state a fault
+    # ("never quite sharp"): neither rules its condition out
     matches = [
-        dataclasses.replace(m, negated=False) if m.negated and denies_rest(m.phrase) else m for m in matches
+        dataclasses.replace(m, negated=False)
+        if m.negated and (denies_rest(m.phrase) or denies_good_state(m.phrase))
+        else m
+        for m in matches
     ]
     by_clause: dict[str, list[PhraseMatch]] = {}
     for m in matches:
@@ -95,6 +100,12 @@ def match_conditions(
             ):
                 continue
             readings[clause] = [PhraseMatch(clause, MOTION, 1.0, "lexical", example=clause)]
+    # a coloured lamp, a lamp aimed at the lens: what a light does, in no example's words (``lights.py``)
+    for clause in clauses:
+        label = light_reading(clause)
+        have = readings.get(clause, [])
+        if label in labels and all(m.label != label for m in have):
+            readings[clause] = [PhraseMatch(clause, label, 1.0, "lexical", example=clause), *have[:1]]
     named: list[ConditionMatch] = []
     negated: list[str] = []
     for clause in [*clauses, *setup]:

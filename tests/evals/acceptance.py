@@ -45,7 +45,6 @@ KNOWN_FAILING = {
     "oral_lesion_community_phone_screen",
     "oyster_reef_drop_camera",
     "pool_robot_cleaner_camera",
-    "recycled_glass_colour_sorter",
     "sled_dog_checkpoint_camera",
     "snowplough_route_camera",
     "solar_sail_boom_camera",
