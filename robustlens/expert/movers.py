@@ -26,7 +26,14 @@ from typing import Any
 
 from robustlens.expert.cues import load_cues
 from robustlens.expert.quantities import speed
-from robustlens.expert.words import compound_positions, negation_at, stem, words
+from robustlens.expert.words import (
+    NOUN_NEGATIONS,
+    compound_positions,
+    negation_at,
+    negation_scope,
+    stem,
+    words,
+)
 
 
 @functools.cache
@@ -56,19 +63,26 @@ def movers(clauses: list[str], vehicles: bool = True) -> list[tuple[str, str]]:
         # light and its compounds ("spotlights", "headlights") move nothing; a vehicle is the platform's
         idle = _idle(ws, stems, vehicles)
         negation = negation_at(ws, compound_positions(clause))
+        denied = range(0)
         if negation is not None:
             # a denied rest is motion: "can't stand still", "cars don't stop properly", "never stops"
             if _rest_after(stems, negation) and not idle:
                 out.append(("camera" if set(stems[:negation]) & lists["carriers"] else "subject", clause))
-            continue
+                continue
+            if ws[negation] not in NOUN_NEGATIONS:
+                continue
+            # "without" and "no" deny only their noun phrase: "the sow gets up without warning" moves
+            denied = range(negation, (negation_scope(clause) or (0, len(ws)))[1])
         verb = next(
             (
                 i
                 for i, s in enumerate(stems)
-                if s in lists["verbs"] or " ".join(stems[i : i + 2]) in lists["verbs"]
+                if i not in denied and (s in lists["verbs"] or " ".join(stems[i : i + 2]) in lists["verbs"])
             ),
             None,
         )
+        if verb is None and denied:
+            continue
         if verb is None and speed(clause) is None:
             continue
         if idle:
