@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 
 from robustlens.expert.cues import load_cues
-from robustlens.expert.words import compound_positions, negation_at, words
+from robustlens.expert.words import compound_positions, light_compound, negation_at, words
 
 __all__ = ["COLOUR_CAST", "GLARE", "SUN", "light_reading"]
 
@@ -35,9 +35,7 @@ def _lists() -> dict[str, frozenset[str]]:
 
 def _lamp(word: str) -> bool:
     """A light-source noun: listed, or a compound of light or lamp ("spotlights", "headlamp"; no flight)."""
-    return word in _lists()["lamps"] or (
-        word.endswith(("light", "lights", "lamp", "lamps")) and not word.endswith(("flight", "flights"))
-    )
+    return word in _lists()["lamps"] or word.endswith(("lamp", "lamps")) or light_compound(word)
 
 
 def light_reading(clause: str) -> str | None:

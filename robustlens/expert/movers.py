@@ -29,6 +29,7 @@ from robustlens.expert.quantities import speed
 from robustlens.expert.words import (
     NOUN_NEGATIONS,
     compound_positions,
+    light_compound,
     negation_at,
     negation_scope,
     stem,
@@ -97,12 +98,7 @@ def _idle(ws: list[str], stems: list[str], vehicles: bool = True) -> bool:
     vehicle, whose motion verbs say nothing about blur."""
     lists = _lists()
     idle = lists["still"] | lists["vehicles"] if vehicles else lists["still"]
-    return bool(set(stems) & idle) or any(_lamp(w) for w in ws)
-
-
-def _lamp(word: str) -> bool:
-    """A compound of light ("spotlights", "headlight"), which is no mover; a flight is one."""
-    return word.endswith(("light", "lights")) and not word.endswith(("flight", "flights"))
+    return bool(set(stems) & idle) or any(light_compound(w) for w in ws)
 
 
 def denies_rest(clause: str) -> bool:

@@ -146,6 +146,11 @@ def compound_positions(text: str) -> frozenset[int]:
     return frozenset(out)
 
 
+def light_compound(word: str) -> bool:
+    """A compound of light ("spotlights", "headlight"): a lamp, which moves nothing; a flight is none."""
+    return word.endswith(("light", "lights")) and not word.endswith(("flight", "flights"))
+
+
 @functools.lru_cache(maxsize=16384)  # pure in the text; asked several times per clause
 def worded(text: str) -> bool:
     """Whether a clause has a real word to embed: "130 km" or "none" alone has no meaning to match."""
