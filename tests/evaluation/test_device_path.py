@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,17 @@ from robustlens.schemas import AuditResult
 from tests.fixtures import PLAN_YAML, textile_folder, tiny_checkpoint
 
 MODEL = "openclip:rl-tiny-a"  # 64 px input, random weights: fast; what matters is the images it sees
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """This module's runs share one embedding cache of their own. The session's cache may already hold
+    these images' embeddings from another module's run of the same tiny model with other batch sizes,
+    whose float sums differ in the last digits: the byte-for-byte comparisons here would then compare
+    that module's arithmetic, not this path's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ROBUSTLENS_CACHE", str(tmp_path_factory.mktemp("device-path-cache")))
+        yield
 
 
 @pytest.fixture(scope="module")
