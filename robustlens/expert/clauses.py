@@ -112,7 +112,7 @@ def vet(
         elif _fragment(clause, m.example) or (len(content_stems(clause) - GENERIC) <= 1 and m.score < THIN):
             continue  # "small" is not "small object", "get light" not "coloured light"
         kept.append(m)
-    if kept and denied(clause, kept[0]) and not denies_good_state(clause):
+    if kept and denied(clause, kept[0]):
         kept = [dataclasses.replace(kept[0], negated=True)]
     if primitive is not None and primitive.method == "lexical" and _size(primitive) > 1:
         # the effect named by its own name ("motion blur"): a word of that name is no second condition
@@ -135,9 +135,10 @@ def denied(clause: str, m: PhraseMatch) -> bool:
     """A clause that only says the condition (or fact) does not hold ("snow does not occur in this
     climate", "rain never reaches here", "the sky is never in the picture"): a negation cue and,
     beside the condition's words, only words of being, happening, place or view. The matcher reads a
-    cue only before the condition's words."""
+    cue only before the condition's words. A denied good state ("the picture is never sharp") says the
+    fault holds, so it is no denial."""
     words = set(phrases_words(clause))
-    if m.negated or not words & NEGATIONS:
+    if m.negated or not words & NEGATIONS or denies_good_state(clause):
         return False
     return content_stems(clause) - content_stems(m.example) - EXISTENCE - NEGATION_STEMS <= GENERIC
 
