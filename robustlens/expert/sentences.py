@@ -68,15 +68,18 @@ def embed_clauses(texts: Sequence[str]) -> Any:
     identical to ``embed``'s (one thread, fixed maths), so caching cannot change a match."""
     import numpy as np
 
-    missing = [t for t in dict.fromkeys(texts) if t not in _MEMORY]
+    rows = {t: _MEMORY[t] for t in dict.fromkeys(texts) if t in _MEMORY}
+    missing = [t for t in dict.fromkeys(texts) if t not in rows]
     if missing:
         for text, row in zip(missing, embed(missing), strict=True):
+            rows[text] = row
+            # the oldest text goes, even one this call reads: its row is in ``rows`` already
             if len(_MEMORY) >= MEMORY_SIZE:
                 _MEMORY.pop(next(iter(_MEMORY)))
             _MEMORY[text] = row
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    return np.stack([_MEMORY[t] for t in texts])
+    return np.stack([rows[t] for t in texts])
 
 
 _MEMORY: dict[str, Any] = {}
