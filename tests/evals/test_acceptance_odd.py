@@ -8,9 +8,9 @@ from robustlens.evals.scenarios import Scenario
 from tests.evals.acceptance import check, check_critic, half
 
 
-@pytest.mark.parametrize("scenario", half(1))
-def test_offline_expert_passes_the_expert_rules(scenario: Scenario) -> None:
-    check(scenario)
+@pytest.mark.parametrize(("scenario", "position"), half(1))
+def test_offline_expert_passes_the_expert_rules(scenario: Scenario, position: int) -> None:
+    check(scenario, position)
 
 
 def test_offline_rule_critic_flags_planted_unrealistic_specs() -> None:
