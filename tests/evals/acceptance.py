@@ -37,7 +37,6 @@ KNOWN_FAILING = {
     "concrete_3d_printer_bead_camera",
     "curling_house_overhead_camera",
     "deep_sea_lander_camera",
-    "dvt_leg_compression_ultrasound",
     "equine_dental_float_camera",
     "fetal_brain_mri_third_trimester",
     "fetoscopy_laser_twin_surgery",
