@@ -33,7 +33,7 @@ from robustlens.expert.cues import (
     load_cues,
 )
 from robustlens.expert.facts import ChainFacts, Evidence
-from robustlens.expert.movers import movers
+from robustlens.expert.movers import movers, setup_carriers
 from robustlens.expert.phrases import match_phrases, split_phrases
 from robustlens.expert.prototypes import classify
 from robustlens.expert.senses import described_elsewhere, destination, homonym_words
@@ -88,7 +88,8 @@ def infer_chain(brief: DomainBrief, *, conditions: dict[str, list[str]] | None =
     asides = aside_clauses(brief.imaging_setup)
     setup = [c for c in _clean(split_phrases(brief.imaging_setup)) if c not in asides]
     matches += match_phrases(setup, setup_labels, threshold=LEXICAL_ONLY, top_k=FACT_TOP_K)
-    for value, clause in movers(clauses):  # who moves: read from the clause, not a compound list
+    carriers = setup_carriers(f"{brief.imaging_setup}. {brief.description}")
+    for value, clause in movers(clauses, carriers=carriers):  # who moves: read from the clause
         found.setdefault(f"moving={value}", []).append(clause)
         methods.setdefault(f"moving={value}", "lexical")
     for clause in monochrome(clauses):  # read in place: "black-and-white cows" are no mono camera

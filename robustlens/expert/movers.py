@@ -11,7 +11,9 @@ So this module reads the clause, not a list of compounds: a clause with a motion
 speed) moves the *camera* when the camera or what carries it (a pole, a mast, a gantry, a tripod,
 the hand that holds it) comes before the verb ("the pole sways"), and the *subject* otherwise
 ("packs move under the camera"); a clause that denies rest ("can't stand still", "never stops") says the
-same. Clauses about light, colour, weather
+same. What the imaging setup says carries this brief's camera ("a camera bolted to the shearer", "held
+by a diver") is a carrier too, before the verb ("the shearer shakes") or pushed about after it ("surge
+pushes the diver back"). Clauses about light, colour, weather
 or data ("the light shifts through the day", "clouds of steam drift past") move nothing: their
 motion verbs describe something that does not blur the picture. A vehicle that carries the camera
 is the platform, read from the imaging setup by the cue lists; a clause naming one is left to them.
@@ -32,6 +34,7 @@ from robustlens.expert.words import (
     light_compound,
     negation_at,
     negation_scope,
+    split_phrases,
     stem,
     words,
 )
@@ -40,7 +43,8 @@ from robustlens.expert.words import (
 @functools.cache
 def _lists() -> dict[str, frozenset[str]]:
     motion: dict[str, Any] = load_cues().get("motion") or {}
-    keys = ("verbs", "carriers", "still", "vehicles", "rest")
+    keys = ["verbs", "carriers", "still", "vehicles", "rest"]
+    keys += ["mounting", "linking", "attach", "holding", "phrase_end", "not_things", "transitive"]  # carriers
     lists = {
         key: frozenset(" ".join(stem(w) for w in p.split()) for p in motion.get(key) or []) for key in keys
     }
@@ -53,10 +57,14 @@ def _lists() -> dict[str, frozenset[str]]:
     return {**lists, "vehicles": lists["vehicles"] | single}
 
 
-def movers(clauses: list[str], vehicles: bool = True) -> list[tuple[str, str]]:
+def movers(
+    clauses: list[str], vehicles: bool = True, carriers: frozenset[str] = frozenset()
+) -> list[tuple[str, str]]:
     """``(value, clause)`` for every clause that says something moves: value ``camera`` when the
-    clause names the camera or its carrier, ``subject`` otherwise (see the module docstring)."""
+    clause names the camera or its carrier (the fixed list, or ``carriers``, what this brief's setup
+    says carries its camera: ``setup_carriers``), ``subject`` otherwise (see the module docstring)."""
     lists = _lists()
+    carriers = lists["carriers"] | carriers
     out: list[tuple[str, str]] = []
     for clause in clauses:
         ws = words(clause)
@@ -68,12 +76,16 @@ def movers(clauses: list[str], vehicles: bool = True) -> list[tuple[str, str]]:
         if negation is not None:
             # a denied rest is motion: "can't stand still", "cars don't stop properly", "never stops"
             if _rest_after(stems, negation) and not idle:
-                out.append(("camera" if set(stems[:negation]) & lists["carriers"] else "subject", clause))
+                out.append(("camera" if set(stems[:negation]) & carriers else "subject", clause))
                 continue
             if ws[negation] not in NOUN_NEGATIONS:
                 continue
             # "without" and "no" deny only their noun phrase: "the sow gets up without warning" moves
             denied = range(negation, (negation_scope(clause) or (0, len(ws)))[1])
+        pushed = any(i not in denied and _object(stems, i) & carriers for i in range(len(stems)))
+        if pushed and not idle:  # "surge pushes the diver back": what carries the camera moves
+            out.append(("camera", clause))
+            continue
         verb = next(
             (
                 i
@@ -89,7 +101,50 @@ def movers(clauses: list[str], vehicles: bool = True) -> list[tuple[str, str]]:
         if idle:
             continue
         agent = stems[:verb] if verb is not None else stems  # who does the moving comes first
-        out.append(("camera" if set(agent) & lists["carriers"] else "subject", clause))
+        out.append(("camera" if set(agent) & carriers else "subject", clause))
+    return out
+
+
+def _object(stems: list[str], verb: int) -> set[str]:
+    """The words right after a verb that moves its object ("pushes the diver", "shakes the housing")."""
+    lists = _lists()
+    if stems[verb] not in lists["transitive"]:
+        return set()
+    return {s for s in stems[verb + 1 : verb + 4] if s not in lists["not_things"]}
+
+
+def setup_carriers(text: str) -> frozenset[str]:
+    """The stems of what ``text`` (the imaging setup) says carries the camera: the words after a
+    mounting verb or a preposition right after a camera word ("a camera bolted to the shearer body",
+    "a small camera in the fridge door", "held by a diver"), and the holder before "holds" or "carries"
+    ("a snorkeller holds an action camera"). When that thing moves, the camera moves with it."""
+    lists = _lists()
+    camera = lists["carriers"] | {stem(w) for w in load_cues().get("camera_words") or []}
+    found: set[str] = set()
+    for clause in split_phrases(text):
+        stems = [stem(w) for w in words(clause)]
+        for i, s in enumerate(stems):
+            if s in lists["holding"] and i > 0 and stems[i - 1] not in lists["not_things"]:
+                found.add(stems[i - 1])  # "a snorkeller holds", "each diver carries"
+            if s not in camera and s not in lists["mounting"]:
+                continue
+            j = i + 1
+            while j < len(stems) and stems[j] in lists["mounting"] | lists["linking"]:
+                j += 1  # "a camera is bolted to", "a camera sits in"
+            if j < len(stems) and stems[j] in lists["attach"]:
+                found |= _phrase(stems[j + 1 :])
+    return frozenset(found)
+
+
+def _phrase(stems: list[str]) -> set[str]:
+    """The thing words (four at most) of the noun phrase opening ``stems`` ("the inside of the bin lid")."""
+    lists = _lists()
+    out: set[str] = set()
+    for s in stems[:8]:
+        if s in lists["phrase_end"] or len(out) == 4:
+            break
+        if s not in lists["not_things"] and not s.isdigit() and len(s) > 2:
+            out.add(s)
     return out
 
 
