@@ -54,7 +54,11 @@ def _lists() -> dict[str, frozenset[str]]:
         *load_cues()["setup_facts"]["moving"]["platform"],
     ]
     single = {stem(ws[0]) for p in platform if len(ws := words(p)) == 1}
-    return {**lists, "vehicles": lists["vehicles"] | single}
+    # what names the camera itself (a carrier or a camera word), and what may stand between it and its
+    # preposition ("a camera is bolted to"): derived once, read for every brief's setup
+    cameras = lists["carriers"] | {stem(w) for w in load_cues().get("camera_words") or []}
+    between = lists["mounting"] | lists["linking"]
+    return {**lists, "vehicles": lists["vehicles"] | single, "cameras": cameras, "between": between}
 
 
 def movers(
@@ -119,17 +123,16 @@ def setup_carriers(text: str) -> frozenset[str]:
     "a small camera in the fridge door", "held by a diver"), and the holder before "holds" or "carries"
     ("a snorkeller holds an action camera"). When that thing moves, the camera moves with it."""
     lists = _lists()
-    camera = lists["carriers"] | {stem(w) for w in load_cues().get("camera_words") or []}
     found: set[str] = set()
     for clause in split_phrases(text):
         stems = [stem(w) for w in words(clause)]
         for i, s in enumerate(stems):
             if s in lists["holding"] and i > 0 and stems[i - 1] not in lists["not_things"]:
                 found.add(stems[i - 1])  # "a snorkeller holds", "each diver carries"
-            if s not in camera and s not in lists["mounting"]:
+            if s not in lists["cameras"] and s not in lists["mounting"]:
                 continue
             j = i + 1
-            while j < len(stems) and stems[j] in lists["mounting"] | lists["linking"]:
+            while j < len(stems) and stems[j] in lists["between"]:
                 j += 1  # "a camera is bolted to", "a camera sits in"
             if j < len(stems) and stems[j] in lists["attach"]:
                 found |= _phrase(stems[j + 1 :])
